@@ -1,0 +1,18 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// newRootCmd builds the chronik-server command tree.
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "chronik-server",
+		Short: "Chronik Stream: a Kafka-compatible streaming broker with Raft clustering",
+		Args:  cobra.NoArgs,
+		// `chronik-server --version` prints the same line as `chronik-server version`.
+		Version: displayVersion(),
+	}
+	root.SetVersionTemplate(versionLine() + "\n")
+	root.AddCommand(newVersionCmd())
+	addDebugCmds(root)
+	return root
+}
