@@ -19,7 +19,6 @@ type BrokerSource interface {
 	HighWatermarks() []PartitionHWM
 	ClusterNodes() int
 	DiskStats() (segments int, bytes int64)
-	GroupCounts() map[string]int // consumer groups by state ("Stable", "Empty", …)
 }
 
 // NewBrokerCollector exports, at scrape time:
@@ -28,7 +27,6 @@ type BrokerSource interface {
 //	chronik_cluster_nodes                    nodes in the cluster (1 standalone)
 //	chronik_wal_segments                     WAL segment files on disk
 //	chronik_wal_bytes                        WAL bytes on disk
-//	chronik_groups{state}                    consumer groups by state
 func NewBrokerCollector(src BrokerSource) prometheus.Collector {
 	return &brokerCollector{
 		src:      src,
@@ -36,13 +34,12 @@ func NewBrokerCollector(src BrokerSource) prometheus.Collector {
 		nodes:    prometheus.NewDesc("chronik_cluster_nodes", "Number of nodes in the cluster (1 in standalone).", nil, nil),
 		segments: prometheus.NewDesc("chronik_wal_segments", "WAL segment files on disk.", nil, nil),
 		bytes:    prometheus.NewDesc("chronik_wal_bytes", "WAL bytes on disk.", nil, nil),
-		groups:   prometheus.NewDesc("chronik_groups", "Consumer groups by state.", []string{"state"}, nil),
 	}
 }
 
 type brokerCollector struct {
-	src                                 BrokerSource
-	hwm, nodes, segments, bytes, groups *prometheus.Desc
+	src                         BrokerSource
+	hwm, nodes, segments, bytes *prometheus.Desc
 }
 
 func (c *brokerCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -50,7 +47,6 @@ func (c *brokerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.nodes
 	ch <- c.segments
 	ch <- c.bytes
-	ch <- c.groups
 }
 
 func (c *brokerCollector) Collect(ch chan<- prometheus.Metric) {
@@ -61,7 +57,4 @@ func (c *brokerCollector) Collect(ch chan<- prometheus.Metric) {
 	segs, bytes := c.src.DiskStats()
 	ch <- prometheus.MustNewConstMetric(c.segments, prometheus.GaugeValue, float64(segs))
 	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(bytes))
-	for state, n := range c.src.GroupCounts() {
-		ch <- prometheus.MustNewConstMetric(c.groups, prometheus.GaugeValue, float64(n), state)
-	}
 }

@@ -13,9 +13,8 @@ type fakeBroker struct{}
 func (fakeBroker) HighWatermarks() []PartitionHWM {
 	return []PartitionHWM{{"orders", 0, 1000}, {"orders", 1, 900}, {"test", 0, 3}}
 }
-func (fakeBroker) ClusterNodes() int           { return 3 }
-func (fakeBroker) DiskStats() (int, int64)     { return 4, 123456 }
-func (fakeBroker) GroupCounts() map[string]int { return map[string]int{"Stable": 2, "Empty": 1} }
+func (fakeBroker) ClusterNodes() int       { return 3 }
+func (fakeBroker) DiskStats() (int, int64) { return 4, 123456 }
 
 func TestBrokerCollector(t *testing.T) {
 	reg := prometheus.NewRegistry()
@@ -24,10 +23,6 @@ func TestBrokerCollector(t *testing.T) {
 # HELP chronik_cluster_nodes Number of nodes in the cluster (1 in standalone).
 # TYPE chronik_cluster_nodes gauge
 chronik_cluster_nodes 3
-# HELP chronik_groups Consumer groups by state.
-# TYPE chronik_groups gauge
-chronik_groups{state="Empty"} 1
-chronik_groups{state="Stable"} 2
 # HELP chronik_high_watermark High watermark (next offset after the last committed record) of a partition.
 # TYPE chronik_high_watermark gauge
 chronik_high_watermark{partition="0",topic="orders"} 1000

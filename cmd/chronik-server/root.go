@@ -12,7 +12,7 @@ func newRootCmd() *cobra.Command {
 		Version: displayVersion(),
 	}
 	root.SetVersionTemplate(versionLine() + "\n")
-	root.AddCommand(newVersionCmd())
+	root.AddCommand(newVersionCmd(), newStartCmd())
 	addDebugCmds(root)
 	return root
 }
