@@ -12,7 +12,7 @@ func BenchmarkFetchHandler(b *testing.B) {
 	batch := makeBatch(1, string(make([]byte, 16<<10)))
 	for i := 0; i < 64; i++ {
 		req := produceReq(8, 1, "bench", 0, batch)
-		if _, err := tb.srv.handleProduce(context.Background(), req); err != nil {
+		if _, err := tb.srv.handleProduce(context.Background(), &requestContext{}, req); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -35,7 +35,7 @@ func BenchmarkProduceHandler(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(req.Topics[0].Partitions[0].Records)))
 	for b.Loop() {
-		resp, err := tb.srv.handleProduce(context.Background(), req)
+		resp, err := tb.srv.handleProduce(context.Background(), &requestContext{}, req)
 		if err != nil || resp.Topics[0].Partitions[0].ErrorCode != 0 {
 			b.Fatal(err)
 		}

@@ -37,6 +37,9 @@ type pending struct {
 type requestContext struct {
 	clientID []byte // aliases the request frame
 	host     string // client host (remote address without port)
+	// release lets the next request of this request's chain start before this one has
+	// finished (a produce whose appends are queued in order). Safe to call more than once.
+	release func()
 }
 
 // conn is one client connection: a reader (the serve goroutine), concurrent request handlers
@@ -244,13 +247,17 @@ func (c *conn) accept(frame []byte) bool {
 func (c *conn) handle(p *pending, req kmsg.Request, h requestHeader, prev, mine chan struct{}, start time.Time) {
 	defer c.handlers.Done()
 	defer close(p.done)
-	if mine != nil {
-		defer close(mine)
+	var releaseOnce sync.Once
+	release := func() {
+		if mine != nil {
+			releaseOnce.Do(func() { close(mine) })
+		}
 	}
+	defer release()
 	if prev != nil {
 		<-prev
 	}
-	resp, err := c.serveRequest(req, h)
+	resp, err := c.serveRequest(req, h, release)
 	am := c.s.metrics.api(h.key)
 	am.requests.Inc()
 	am.duration.Observe(time.Since(start).Seconds())
@@ -270,14 +277,14 @@ func (c *conn) handle(p *pending, req kmsg.Request, h requestHeader, prev, mine 
 }
 
 // serveRequest dispatches req, turning a handler panic into an error that closes the connection.
-func (c *conn) serveRequest(req kmsg.Request, h requestHeader) (resp kmsg.Response, err error) {
+func (c *conn) serveRequest(req kmsg.Request, h requestHeader, release func()) (resp kmsg.Response, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.logger.Error("request handler panicked", "api", kmsg.NameForKey(h.key), "version", h.version, "panic", r, "stack", string(debug.Stack()))
 			resp, err = nil, fmt.Errorf("handler panic: %v", r)
 		}
 	}()
-	return c.s.dispatch(c.ctx, &requestContext{clientID: h.clientID, host: c.host}, req)
+	return c.s.dispatch(c.ctx, &requestContext{clientID: h.clientID, host: c.host, release: release}, req)
 }
 
 // writeLoop writes responses in request order, flushing whenever it would wait.

@@ -98,7 +98,7 @@ func chainOf(key int16) chain {
 func (s *Server) dispatch(ctx context.Context, rc *requestContext, req kmsg.Request) (kmsg.Response, error) {
 	switch r := req.(type) {
 	case *kmsg.ProduceRequest:
-		resp, err := s.handleProduce(ctx, r)
+		resp, err := s.handleProduce(ctx, rc, r)
 		if resp == nil {
 			return nil, err // acks=0: no response; an error closes the connection
 		}

@@ -13,6 +13,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chronik-stream/chronik/broker/storage"
@@ -38,7 +39,10 @@ type produceJob struct {
 var errAcksZeroFailed = errors.New("acks=0 produce failed")
 
 // handleProduce answers nil, nil for a successful acks=0 produce (no response is sent).
-func (s *Server) handleProduce(ctx context.Context, r *kmsg.ProduceRequest) (*kmsg.ProduceResponse, error) {
+// Pipelined produces of one connection are ordered only until their appends are queued
+// (offsets assigned): then the next produce may start, so that several requests of one
+// connection share a group commit while their appends stay in request order.
+func (s *Server) handleProduce(ctx context.Context, rc *requestContext, r *kmsg.ProduceRequest) (*kmsg.ProduceResponse, error) {
 	resp := r.ResponseKind().(*kmsg.ProduceResponse)
 	var reject error
 	switch {
@@ -87,7 +91,13 @@ func (s *Server) handleProduce(ctx context.Context, r *kmsg.ProduceRequest) (*km
 		actx, cancel = context.WithTimeout(actx, time.Duration(r.TimeoutMillis)*time.Millisecond)
 		defer cancel()
 	}
-	opt := storage.AppendOptions{NoWait: r.Acks == 0}
+	var unqueued atomic.Int32
+	unqueued.Store(int32(len(jobs)))
+	opt := storage.AppendOptions{NoWait: r.Acks == 0, Queued: func() {
+		if unqueued.Add(-1) == 0 && rc.release != nil {
+			rc.release()
+		}
+	}}
 	if len(jobs) == 1 || r.Acks == 0 {
 		for i := range jobs {
 			s.produceOne(actx, &jobs[i], opt, r.Version)
@@ -120,6 +130,7 @@ func (s *Server) produceOne(ctx context.Context, j *produceJob, opt storage.Appe
 		err = checkBatches(j.records, j.maxBytes)
 	}
 	if err != nil {
+		opt.Queued()
 		setProduceError(j.out, err, version)
 		return
 	}

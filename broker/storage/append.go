@@ -19,6 +19,11 @@ type AppendOptions struct {
 	Raft      *walcodec.RaftMeta // V3 raft_meta for records written by a Raft FSM; nil in standalone
 	NoWait    bool               // acks=0: return once queued (result offsets are still filled)
 	Timestamp int64              // WAL record timestamp (unix ms); 0 = now
+	// Queued, if set, is called exactly once when the append's place in the log is fixed
+	// (offsets assigned and queued) or it failed before that — before Append waits for the
+	// fsync. A caller ordering appends (one connection's pipelined produces) can let the next
+	// append proceed from here, so that several of them share one group commit.
+	Queued func()
 }
 
 // AppendResult is where an Append landed.
@@ -94,8 +99,14 @@ func (l *Log) putReq(r *appendReq) {
 func (l *Log) Append(ctx context.Context, records []byte, opt AppendOptions) (AppendResult, error) {
 	switch {
 	case len(records) == 0:
+		if opt.Queued != nil {
+			opt.Queued()
+		}
 		return AppendResult{}, fmt.Errorf("storage: append to %s: no record batches: %w", l.name, kerr.InvalidRecord)
 	case len(records) > maxAppendBytes:
+		if opt.Queued != nil {
+			opt.Queued()
+		}
 		return AppendResult{}, fmt.Errorf("storage: append to %s: %d bytes exceed the %d byte limit: %w", l.name, len(records), maxAppendBytes, kerr.MessageTooLarge)
 	}
 	if opt.NoWait {
@@ -115,6 +126,9 @@ func (l *Log) Append(ctx context.Context, records []byte, opt AppendOptions) (Ap
 		}
 		if err != nil {
 			l.putReq(r)
+			if opt.Queued != nil {
+				opt.Queued()
+			}
 			return AppendResult{}, fmt.Errorf("storage: append to %s: batch at byte %d: %w", l.name, off, err)
 		}
 		r.batches = append(r.batches, pendingBatch{
@@ -131,6 +145,9 @@ func (l *Log) Append(ctx context.Context, records []byte, opt AppendOptions) (Ap
 	}
 
 	res, queued, err := l.enqueue(ctx, r)
+	if opt.Queued != nil {
+		opt.Queued()
+	}
 	if err != nil || !queued {
 		l.putReq(r)
 		return res, err
