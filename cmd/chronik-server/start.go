@@ -27,6 +27,7 @@ func newStartCmd() *cobra.Command {
 			"variables, then flags; every config key has a flag.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SilenceUsage = true // flags parsed: from here on errors are not usage errors
 			cfg, err := cf.load(cmd)
 			if err != nil {
 				return err
