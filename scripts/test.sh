@@ -17,6 +17,19 @@ else
   exit 1
 fi
 
+step "protoc and its Go plugins (generated-code drift tests), tmux (console end-to-end test)"
+need_apt=()
+command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
+command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
+if ((${#need_apt[@]})); then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+gobin=$(go env GOPATH)/bin
+export PATH=$gobin:$PATH
+[[ -x $gobin/protoc-gen-go ]] || go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+[[ -x $gobin/protoc-gen-go-grpc ]] || go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+
 step "go modules"
 go mod download
 go mod verify >/dev/null
