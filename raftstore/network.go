@@ -237,3 +237,16 @@ func (n *Network) Close() error {
 	}
 	return first
 }
+
+// clusterClient returns a ClusterService client for the node at target (over the bulk
+// connection, so that proposals never delay heartbeats).
+func (n *Network) clusterClient(target raft.ServerAddress) (pb.ClusterServiceClient, error) {
+	if v := n.cfg.Faults.decide(n.cfg.LocalAddr, target, "Cluster"); v.dropRequest {
+		return nil, fmt.Errorf("cluster call to %s: %w", target, ErrInjectedFault)
+	}
+	p, err := n.conns(target)
+	if err != nil {
+		return nil, err
+	}
+	return pb.NewClusterServiceClient(p.bulk), nil
+}

@@ -11,7 +11,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "installing third-party Kafka clients for the end-to-end tests"
 if [[ -x $shared/conformance/install.sh ]] || [[ -f $shared/conformance/install.sh ]]; then
   bash "$shared/conformance/install.sh"
-  export CHRONIK_CONFORMANCE="$shared/conformance"
+  export CONFORMANCE_DIR="$shared/conformance"
 else
   echo "no conformance kit at $shared/conformance: end-to-end client tests will fail" >&2
   exit 1

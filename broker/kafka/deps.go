@@ -57,11 +57,13 @@ type Groups interface {
 	OffsetDelete(ctx context.Context, r *kmsg.OffsetDeleteRequest) *kmsg.OffsetDeleteResponse
 }
 
-// Deps are the collaborators of the Server. All are required.
+// Deps are the collaborators of the Server. Logs, Meta and Groups are required; Cluster is
+// set in cluster mode only (see Cluster).
 type Deps struct {
-	Logs   Logs
-	Meta   Metadata
-	Groups Groups
+	Logs    Logs
+	Meta    Metadata
+	Groups  Groups
+	Cluster Cluster
 }
 
 func (d Deps) validate() error {

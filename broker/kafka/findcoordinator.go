@@ -1,7 +1,8 @@
 package kafka
 
 // FindCoordinator (key 10), versions 0–3 (flexible from 3; batched v4+ is not served). This
-// node coordinates every consumer group (key type 0). Transaction coordinators (key type 1)
+// node coordinates every consumer group (key type 0) in standalone mode; in a cluster the
+// metadata leader does (COORDINATOR_NOT_AVAILABLE while there is none). Transaction coordinators (key type 1)
 // answer COORDINATOR_NOT_AVAILABLE: transactions are not served.
 
 import (
@@ -28,6 +29,19 @@ func (s *Server) handleFindCoordinator(r *kmsg.FindCoordinatorRequest) *kmsg.Fin
 			resp.ErrorMessage = errMessage(err)
 		}
 		resp.NodeID, resp.Host, resp.Port = -1, "", -1
+		return resp
+	}
+	if s.deps.Cluster != nil {
+		b, ok := s.deps.Cluster.Coordinator()
+		if !ok {
+			resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+			if r.Version >= 1 {
+				resp.ErrorMessage = kmsg.StringPtr("no metadata leader is known yet")
+			}
+			resp.NodeID, resp.Host, resp.Port = -1, "", -1
+			return resp
+		}
+		resp.NodeID, resp.Host, resp.Port = b.NodeID, b.Host, b.Port
 		return resp
 	}
 	host, port := s.advertisedAddr()

@@ -2,9 +2,11 @@ package kafka
 
 // Metadata (key 3), versions 0–8. v0 asks for every topic with an empty list, v1+ with a null
 // one. Unknown topics are created when Config.AutoCreateTopics is set and the request allows it
-// (always below v4, allow_auto_topic_creation from v4). This node leads every partition with
-// leader epoch 0; replicas and ISR are [node]; the controller is this node. Topic IDs (v10+)
-// are not served.
+// (always below v4, allow_auto_topic_creation from v4). Standalone: this node leads every
+// partition with leader epoch 0; replicas and ISR are [node]; the controller is this node. In a
+// cluster (Deps.Cluster) every node is listed, the controller is the metadata leader and each
+// partition's leader and replicas are those of its data group (LEADER_NOT_AVAILABLE while the
+// group has no leader); leader epochs stay 0. Topic IDs (v10+) are not served.
 
 import (
 	"context"
@@ -24,13 +26,14 @@ const (
 
 func (s *Server) handleMetadata(ctx context.Context, r *kmsg.MetadataRequest) *kmsg.MetadataResponse {
 	resp := r.ResponseKind().(*kmsg.MetadataResponse)
-	host, port := s.advertisedAddr()
-	b := kmsg.NewMetadataResponseBroker()
-	b.NodeID, b.Host, b.Port = s.cfg.NodeID, host, port
-	resp.Brokers = []kmsg.MetadataResponseBroker{b}
+	for _, br := range s.brokers() {
+		b := kmsg.NewMetadataResponseBroker()
+		b.NodeID, b.Host, b.Port = br.NodeID, br.Host, br.Port
+		resp.Brokers = append(resp.Brokers, b)
+	}
 	clusterID := s.cfg.ClusterID
 	resp.ClusterID = &clusterID
-	resp.ControllerID = s.cfg.NodeID
+	resp.ControllerID = s.controllerID()
 	if r.IncludeClusterAuthorizedOperations {
 		resp.AuthorizedOperations = clusterAuthorizedOps
 	}
@@ -107,6 +110,32 @@ func (s *Server) topicMetadata(tp meta.Topic, nodes []int32, authorizedOps bool)
 		p.LeaderEpoch = 0
 		p.Replicas = nodes
 		p.ISR = nodes
+		if s.deps.Cluster != nil {
+			p.Leader, p.Replicas = s.deps.Cluster.Partition(tp.Name, int32(i))
+			p.ISR = p.Replicas
+			if p.Leader < 0 {
+				p.ErrorCode = kerr.LeaderNotAvailable.Code
+			}
+		}
 	}
 	return t
+}
+
+// brokers lists the brokers clients may connect to: this node alone in standalone mode.
+func (s *Server) brokers() []Broker {
+	if s.deps.Cluster != nil {
+		if bs := s.deps.Cluster.Brokers(); len(bs) > 0 {
+			return bs
+		}
+	}
+	host, port := s.advertisedAddr()
+	return []Broker{{NodeID: s.cfg.NodeID, Host: host, Port: port}}
+}
+
+// controllerID is the node announced as controller.
+func (s *Server) controllerID() int32 {
+	if s.deps.Cluster != nil {
+		return s.deps.Cluster.ControllerID()
+	}
+	return s.cfg.NodeID
 }

@@ -67,7 +67,7 @@ func NewServer(cfg Config, deps Deps, logger *slog.Logger, reg prometheus.Regist
 		metrics: m,
 		closing: make(chan struct{}),
 	}
-	s.topics = &topicManager{cfg: cfg, meta: deps.Meta, logs: deps.Logs, configs: newConfigTable(cfg), logger: logger}
+	s.topics = &topicManager{cfg: cfg, meta: deps.Meta, logs: deps.Logs, configs: newConfigTable(cfg), logger: logger, cluster: deps.Cluster}
 	keys := make([]int16, 0, 32)
 	for _, a := range advertisedAPIs() {
 		s.versions[a.key] = versionRange{min: a.min, max: a.max, ok: true}

@@ -24,12 +24,18 @@ type topicManager struct {
 	logs    Logs
 	configs *configTable
 	logger  *slog.Logger
+	cluster Cluster // nil in standalone
 
 	mu sync.Mutex // serializes mutations (check-then-act on meta + logs)
 }
 
 // brokers is the number of brokers replicas can be placed on.
-func (t *topicManager) brokers() int16 { return 1 }
+func (t *topicManager) brokers() int16 {
+	if t.cluster != nil {
+		return int16(min(max(len(t.cluster.Brokers()), 1), 32767))
+	}
+	return 1
+}
 
 // validateTopicName checks Kafka's topic naming rules.
 func validateTopicName(name string) error {
@@ -83,6 +89,13 @@ func (t *topicManager) maxMessageBytes(tp meta.Topic) int64 {
 // but the log is not open yet (a topic created concurrently, or by another node's command).
 // A partition meta does not know answers UNKNOWN_TOPIC_OR_PARTITION.
 func (t *topicManager) partition(topic string, partition int32) (PartitionLog, error) {
+	if t.cluster != nil {
+		tp, ok := t.meta.Topic(topic)
+		if !ok || partition < 0 || partition >= tp.Partitions {
+			return nil, kerr.UnknownTopicOrPartition
+		}
+		return t.cluster.Log(tp.Name, partition)
+	}
 	if l, ok := t.logs.Get(topic, partition); ok {
 		return l, nil
 	}
@@ -99,8 +112,12 @@ func (t *topicManager) partition(topic string, partition int32) (PartitionLog, e
 	return l, nil
 }
 
-// openTopic opens the logs of every partition of tp.
+// openTopic opens the logs of every partition of tp (standalone; in a cluster the data groups
+// open the logs of their replicas).
 func (t *topicManager) openTopic(tp meta.Topic) error {
+	if t.cluster != nil {
+		return nil
+	}
 	lc := t.logConfig(tp.Configs)
 	var errs []error
 	for p := int32(0); p < tp.Partitions; p++ {
@@ -140,6 +157,9 @@ func (t *topicManager) resolve(r *createRequest) error {
 	}
 	if r.rf == -1 {
 		r.rf = t.cfg.DefaultReplicationFactor
+		if t.cluster != nil {
+			r.rf = min(r.rf, t.brokers())
+		}
 	}
 	if r.partitions < 1 {
 		return errorf(kerr.InvalidPartitions, "number of partitions must be larger than 0, got %d", r.partitions)
@@ -187,6 +207,11 @@ func (t *topicManager) delete(ctx context.Context, name string) error {
 	if err := t.meta.DeleteTopic(ctx, name); err != nil {
 		return fmt.Errorf("delete topic %s: %w", name, err)
 	}
+	if t.cluster != nil {
+		// Every node removes its replicas when it applies the metadata change.
+		t.logger.Info("topic deleted", "topic", name)
+		return nil
+	}
 	if err := t.logs.DeleteTopic(name); err != nil {
 		// The topic is gone from meta; leftover files do not change what clients see.
 		t.logger.Error("deleting topic logs", "topic", name, "err", err)
@@ -214,6 +239,10 @@ func (t *topicManager) addPartitions(ctx context.Context, name string, total int
 	}
 	if err := t.meta.CreatePartitions(ctx, name, total); err != nil {
 		return fmt.Errorf("create partitions of topic %s: %w", name, err)
+	}
+	if t.cluster != nil {
+		t.logger.Info("partitions created", "topic", name, "partitions", total)
+		return nil
 	}
 	lc := t.logConfig(tp.Configs)
 	var errs []error
@@ -255,6 +284,11 @@ func (t *topicManager) setConfigs(ctx context.Context, name string, validateOnly
 	}
 	if err := t.meta.SetTopicConfigs(ctx, name, next); err != nil {
 		return fmt.Errorf("set configs of topic %s: %w", name, err)
+	}
+	if t.cluster != nil {
+		// Every replica applies the new settings when it applies the metadata change.
+		t.logger.Info("topic configs changed", "topic", name)
+		return nil
 	}
 	lc := t.logConfig(next)
 	for p := int32(0); p < tp.Partitions; p++ {

@@ -21,6 +21,7 @@ import (
 	"github.com/chronik-stream/chronik/broker/kafka"
 	"github.com/chronik-stream/chronik/broker/meta"
 	"github.com/chronik-stream/chronik/broker/storage"
+	"github.com/chronik-stream/chronik/broker/walmigrate"
 )
 
 // Node is one running standalone broker.
@@ -34,9 +35,11 @@ type Node struct {
 	groups   *groups.Coordinator
 	kafka    *kafka.Server
 	http     *http.Server
+	grpc     *grpcServer // console API (and Raft in cluster mode) on cluster.node_addr; grpc.go
 
 	kafkaLn net.Listener
 	httpLn  net.Listener
+	dirLock *DataDirLock // lock.go: one broker per data dir
 
 	cancel   context.CancelFunc // stops the background loops and the Kafka server
 	wg       sync.WaitGroup
@@ -49,11 +52,12 @@ type Node struct {
 
 // Start opens the data directory, recovers every log, binds the Kafka and HTTP listeners
 // and serves until Shutdown (or until ctx is done, which triggers Shutdown).
-func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Node, err error) {
+func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) (_ *Node, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, logger: logger, registry: prometheus.NewRegistry(), done: make(chan struct{})}
+	gs, logger := newGRPCServer(cfg, logger, opts)
+	n := &Node{cfg: cfg, logger: logger, registry: prometheus.NewRegistry(), done: make(chan struct{}), grpc: gs}
 	n.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	// Undo whatever was opened if a later step fails.
@@ -68,7 +72,14 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Node
 		}
 	}()
 
+	if n.dirLock, err = LockDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	closers = append(closers, n.dirLock.Release)
 	walDir := filepath.Join(cfg.DataDir, "wal")
+	if err := walmigrate.MigrateOnStart(ctx, walDir, cfg.WALFormat, logger); err != nil { // wal_format 3: convert V2 segments in place
+		return nil, err
+	}
 	smetrics := storage.NewMetrics(n.registry)
 	n.logs = storage.NewManager(walDir, logger, smetrics)
 	closers = append(closers, n.logs.Close)
@@ -109,6 +120,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Node
 
 	n.registry.MustRegister(httpapi.NewBrokerCollector(brokerSource{n}))
 	api := httpapi.NewServer(httpapi.Config{AdminToken: cfg.AdminToken}, standaloneStatus{n}, n.registry, logger)
+	n.registerAdmin(api) // admin.go: /admin/set-hwm, /admin/backup
 
 	kafkaAddr := net.JoinHostPort(cfg.BindHost, strconv.Itoa(cfg.KafkaPort))
 	if n.kafkaLn, err = net.Listen("tcp", kafkaAddr); err != nil {
@@ -120,6 +132,10 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Node
 		return nil, fmt.Errorf("http listener on %s (http_port): %w", httpAddr, err)
 	}
 	closers = append(closers, n.httpLn.Close)
+	if err := n.grpc.listen(n); err != nil {
+		return nil, err
+	}
+	closers = append(closers, n.grpc.closeListener)
 	n.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
 
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -127,6 +143,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Node
 	n.goRun("groups", func() error { n.groups.Run(runCtx); return nil })
 	n.goRun("retention", func() error { n.logs.Run(runCtx); return nil })
 	n.goRun("kafka", func() error { return n.kafka.Serve(runCtx, n.kafkaLn) })
+	n.goRun("grpc", func() error { return n.grpc.serve(runCtx) })
 	n.goRun("http", func() error {
 		if err := n.http.Serve(n.httpLn); !errors.Is(err, http.ErrServerClosed) {
 			return err
@@ -190,7 +207,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		n.groups.Close()
 		merr := n.meta.Close()
 		lerr := n.logs.Close()
-		n.stopErr = errors.Join(herr, merr, lerr)
+		n.stopErr = errors.Join(herr, merr, lerr, n.dirLock.Release())
 		if n.stopErr == nil {
 			n.logger.Info("shutdown complete: all logs fsynced and closed")
 		}

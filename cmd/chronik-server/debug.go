@@ -207,6 +207,9 @@ func verifyPath(w io.Writer, path string, mode walcodec.Mode) error {
 		total.Size += sum.Size
 		status, detail := "OK  ", ""
 		switch {
+		case errors.Is(err, walcodec.ErrV3InV2Mode): // a v1.x broker could not read this data
+			status, detail = "FAIL", "; "+v2OnlyRefusal(seg, sum.ValidBytes)
+			failures = append(failures, v2OnlyRefusal(seg, sum.ValidBytes))
 		case err != nil:
 			status, detail = "FAIL", "; "+describeFailure(err)
 			failures = append(failures, seg+": "+describeFailure(err))

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -107,6 +108,18 @@ func startServer(t *testing.T, dataDir string, extra ...string) *serverProc {
 	return p
 }
 
+// hermeticEnv is the test's environment without CHRONIK_* variables, which the server would
+// read as configuration (and reject when unknown).
+func hermeticEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CHRONIK_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
 func (p *serverProc) launch(extra ...string) error {
 	args := append([]string{"start",
 		"--data-dir", p.dataDir,
@@ -116,7 +129,7 @@ func (p *serverProc) launch(extra ...string) error {
 		"--node-addr", "127.0.0.1:" + strconv.Itoa(p.nodePort),
 	}, extra...)
 	p.cmd = exec.Command(serverBinary(p.t), args...)
-	p.cmd.Env = os.Environ()
+	p.cmd.Env = hermeticEnv()
 	p.cmd.Stdout = p.logs
 	p.cmd.Stderr = p.logs
 	p.exited = make(chan struct{})

@@ -14,5 +14,6 @@ func newRootCmd() *cobra.Command {
 	root.SetVersionTemplate(versionLine() + "\n")
 	root.AddCommand(newVersionCmd(), newStartCmd())
 	addDebugCmds(root)
+	addMigrationCmds(root) // migrate.go: migrate-wal, backup, restore
 	return root
 }

@@ -8,10 +8,10 @@ import (
 	"testing"
 )
 
-// conformanceDir finds ../shared/conformance (CHRONIK_CONFORMANCE overrides it).
+// conformanceDir finds ../shared/conformance (CONFORMANCE_DIR overrides it).
 func conformanceDir(t *testing.T) string {
 	t.Helper()
-	if d := os.Getenv("CHRONIK_CONFORMANCE"); d != "" {
+	if d := os.Getenv("CONFORMANCE_DIR"); d != "" {
 		return d
 	}
 	d, err := filepath.Abs("../../../shared/conformance")

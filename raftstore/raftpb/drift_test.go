@@ -60,8 +60,8 @@ func version(t *testing.T, tool string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// TestGeneratedCodeIsCurrent regenerates the Go code from raft.proto with generate.sh into a
-// temporary directory and fails when it differs from the committed raft.pb.go/raft_grpc.pb.go.
+// TestGeneratedCodeIsCurrent regenerates the Go code from raft.proto and cluster.proto with
+// generate.sh into a temporary directory and fails when it differs from the committed files.
 func TestGeneratedCodeIsCurrent(t *testing.T) {
 	gobin := goBin(t)
 	protoc := toolPath(t, "protoc", gobin)
@@ -82,7 +82,7 @@ func TestGeneratedCodeIsCurrent(t *testing.T) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("generate.sh: %v\n%s", err, b)
 	}
-	for _, name := range []string{"raft.pb.go", "raft_grpc.pb.go"} {
+	for _, name := range []string{"raft.pb.go", "raft_grpc.pb.go", "cluster.pb.go", "cluster_grpc.pb.go"} {
 		committed, err := os.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)

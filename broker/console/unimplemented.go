@@ -1,0 +1,105 @@
+package console
+
+import (
+	"context"
+	"log/slog"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/chronik-stream/chronik/api/consolepb"
+)
+
+// What each RPC this build cannot perform is missing. The messages reach the operator verbatim.
+const (
+	missingWalMigration = "StartWalMigration: converting the WAL of a running node is not supported: a node converts " +
+		"its V2 segments when it starts (`chronik-server start` with wal_format = 3, or `chronik-server cluster --migrate-wal`), " +
+		"or offline with `chronik-server migrate-wal --input DIR --output DIR`"
+	missingBackup = "Backup: this node has no online backup: " +
+		"run `chronik-server backup --output FILE.tar.gz` on the node"
+	missingCluster = "%s needs cluster mode (Raft membership); this node runs standalone (`chronik-server start`): " +
+		"start it with `chronik-server cluster`"
+	missingMirror = "%s: the built-in mirror is not implemented yet: replicate with Kafka MirrorMaker or " +
+		"backup/restore (guide, Blue-Green Migration, Option A/B)"
+)
+
+// StartWalMigration (mutating) is not available on a running node.
+func (s *Server) StartWalMigration(ctx context.Context, _ *consolepb.StartWalMigrationRequest) (*consolepb.StartWalMigrationResponse, error) {
+	if err := s.requireAdmin(ctx, "StartWalMigration"); err != nil {
+		return nil, err
+	}
+	return nil, status.Error(codes.Unimplemented, missingWalMigration)
+}
+
+// TransferLeadership (mutating) needs Membership (cluster mode).
+func (s *Server) TransferLeadership(ctx context.Context, req *consolepb.TransferLeadershipRequest) (*consolepb.TransferLeadershipResponse, error) {
+	if err := s.requireAdmin(ctx, "TransferLeadership"); err != nil {
+		return nil, err
+	}
+	if s.cfg.Membership == nil {
+		return nil, status.Errorf(codes.Unimplemented, missingCluster, "TransferLeadership")
+	}
+	id, err := s.cfg.Membership.TransferLeadership(ctx, req.GetTargetNodeId())
+	if err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "TransferLeadership: %v", err)
+	}
+	s.events.Appendf(slog.LevelInfo, "console: leadership transferred to node %d", id)
+	return &consolepb.TransferLeadershipResponse{NewLeaderId: id}, nil
+}
+
+// AddNode (mutating) needs Membership (cluster mode).
+func (s *Server) AddNode(ctx context.Context, req *consolepb.AddNodeRequest) (*consolepb.AddNodeResponse, error) {
+	if err := s.requireAdmin(ctx, "AddNode"); err != nil {
+		return nil, err
+	}
+	if s.cfg.Membership == nil {
+		return nil, status.Errorf(codes.Unimplemented, missingCluster, "AddNode")
+	}
+	if req.GetNodeId() == 0 || req.GetAddress() == "" {
+		return nil, status.Error(codes.InvalidArgument, "AddNode: need a node id > 0 and its address")
+	}
+	if err := s.cfg.Membership.AddNode(ctx, req.GetNodeId(), req.GetAddress()); err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "AddNode %d (%s): %v", req.GetNodeId(), req.GetAddress(), err)
+	}
+	s.events.Appendf(slog.LevelInfo, "console: node %d (%s) added", req.GetNodeId(), req.GetAddress())
+	return &consolepb.AddNodeResponse{}, nil
+}
+
+// RemoveNode (mutating) needs Membership (cluster mode).
+func (s *Server) RemoveNode(ctx context.Context, req *consolepb.RemoveNodeRequest) (*consolepb.RemoveNodeResponse, error) {
+	if err := s.requireAdmin(ctx, "RemoveNode"); err != nil {
+		return nil, err
+	}
+	if s.cfg.Membership == nil {
+		return nil, status.Errorf(codes.Unimplemented, missingCluster, "RemoveNode")
+	}
+	if req.GetNodeId() == 0 {
+		return nil, status.Error(codes.InvalidArgument, "RemoveNode: need a node id > 0")
+	}
+	if err := s.cfg.Membership.RemoveNode(ctx, req.GetNodeId()); err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "RemoveNode %d: %v", req.GetNodeId(), err)
+	}
+	s.events.Appendf(slog.LevelWarn, "console: node %d removed", req.GetNodeId())
+	return &consolepb.RemoveNodeResponse{}, nil
+}
+
+// MirrorStart (mutating) is not implemented.
+func (s *Server) MirrorStart(ctx context.Context, _ *consolepb.MirrorStartRequest) (*consolepb.MirrorStartResponse, error) {
+	if err := s.requireAdmin(ctx, "MirrorStart"); err != nil {
+		return nil, err
+	}
+	return nil, status.Errorf(codes.Unimplemented, missingMirror, "MirrorStart")
+}
+
+// MirrorStop (mutating) is not implemented.
+func (s *Server) MirrorStop(ctx context.Context, _ *consolepb.MirrorStopRequest) (*consolepb.MirrorStopResponse, error) {
+	if err := s.requireAdmin(ctx, "MirrorStop"); err != nil {
+		return nil, err
+	}
+	return nil, status.Errorf(codes.Unimplemented, missingMirror, "MirrorStop")
+}
+
+// MirrorStatus is not implemented.
+func (s *Server) MirrorStatus(context.Context, *consolepb.MirrorStatusRequest) (*consolepb.MirrorStatusResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, missingMirror, "MirrorStatus")
+}
