@@ -5,7 +5,8 @@
 #   - goreleaser check (config valid, no deprecations)
 #   - the .deb: binary, conffile /etc/chronik/chronik.toml, systemd unit, maintainer scripts
 #   - the .rpm: %config(noreplace) file, scriptlets, files (installs the rpm tool if missing and root)
-#   - the linux/amd64 archive: README, LICENSE, docs, and its chronik-server prints the snapshot version
+#   - the linux/amd64 archive: README, LICENSE, docs, packaging files, and its chronik-server prints
+#     the snapshot version
 #   - checksums.txt verifies
 # Works from a clean clone without tags (snapshot version 0.0.1-SNAPSHOT-<commit>) and with a dirty
 # tree; needs no network except the Go module proxy for the first goreleaser install (~2-4 min,
@@ -120,7 +121,7 @@ check "checksums.txt covers the .deb and .rpm" bash -c 'grep -q "\.deb$" dist/ch
 archive="dist/chronik_${version}_linux_amd64.tar.gz"
 if tar -xzf "$archive" -C "$tmp" 2>/dev/null; then
   dir="$tmp/chronik_${version}_linux_amd64"
-  for f in "$BIN" README.md LICENSE docs/wal-format.md; do
+  for f in "$BIN" README.md LICENSE docs/quickstart.md docs/operations.md packaging/chronik.toml packaging/systemd/chronik.service; do
     check "archive holds $f" test -s "$dir/$f"
   done
   check "archive LICENSE is the Apache License 2.0" grep -q "Apache License" "$dir/LICENSE"

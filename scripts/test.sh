@@ -43,5 +43,8 @@ fi
 step "go vet"
 go vet ./...
 
+step "release check (goreleaser snapshot: binaries, archives, .deb/.rpm contents)"
+bash scripts/release-check.sh || { echo "release check failed (scripts/release-check.sh)" >&2; exit 1; }
+
 step "go test -race"
 go test -race -count=1 -timeout 20m ./...
