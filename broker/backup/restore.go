@@ -18,6 +18,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/chronik-stream/chronik/broker/storage"
 	"github.com/chronik-stream/chronik/walcodec"
 )
 
@@ -267,7 +268,7 @@ func Restore(ctx context.Context, r io.Reader, dataDir string) (sum Summary, err
 	if err := syscall.Rename(tmp, abs); err != nil {
 		return sum, fmt.Errorf("restore into %s: the directory was created or filled meanwhile: %w", dataDir, err)
 	}
-	if err := syncDir(parent); err != nil {
+	if err := storage.SyncDir(parent); err != nil {
 		return sum, fmt.Errorf("restore into %s: %w", dataDir, err)
 	}
 	return sum, nil
@@ -376,24 +377,9 @@ func syncTree(root string) error {
 	}
 	slices.Reverse(dirs) // children first
 	for _, d := range dirs {
-		if err := syncDir(d); err != nil {
+		if err := storage.SyncDir(d); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
 	}
 	return nil
 }

@@ -185,7 +185,7 @@ func (m *Manager) DeleteTopic(topic string) error {
 	dir := filepath.Join(m.root, topic)
 	if err := os.RemoveAll(dir); err != nil {
 		errs = append(errs, fmt.Errorf("storage: delete topic %s: %w", topic, err))
-	} else if err := syncDir(m.root); err != nil && !errors.Is(err, os.ErrNotExist) {
+	} else if err := SyncDir(m.root); err != nil && !errors.Is(err, os.ErrNotExist) {
 		errs = append(errs, fmt.Errorf("storage: delete topic %s: %w", topic, err))
 	}
 	return errors.Join(errs...)

@@ -57,7 +57,7 @@ func (l *Log) recover() error {
 			return fmt.Errorf("storage: open %s: create first segment: %w", l.name, err)
 		}
 		l.segs = append(l.segs, &segment{seq: 1, path: path, f: f})
-		if err := syncDir(l.dir); err != nil {
+		if err := SyncDir(l.dir); err != nil {
 			return fmt.Errorf("storage: open %s: %w", l.name, err)
 		}
 	}

@@ -155,7 +155,7 @@ func (l *Log) dropSegmentsLocked(k int) error {
 		}
 		l.logger.Info("deleted segment", "topic", l.topic, "partition", l.partition, "path", s.path)
 	}
-	if err := syncDir(l.dir); err != nil {
+	if err := SyncDir(l.dir); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -93,11 +93,12 @@ func writeCheckpoint(dir string, offset int64) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("storage: install checkpoint %s: %w", path, err)
 	}
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
-// syncDir makes entries created, renamed or removed in dir durable.
-func syncDir(dir string) error {
+// SyncDir makes entries created, renamed or removed in dir durable (an fsync of the
+// directory itself). Every tool that renames files into a data dir uses it.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("storage: open directory %s: %w", dir, err)

@@ -224,7 +224,7 @@ func (l *Log) cutLocked(offset int64) (removedSegs int, removedBytes int64, err 
 		removedBytes += s.size
 	}
 	if removedSegs > 0 {
-		if err := syncDir(l.dir); err != nil {
+		if err := SyncDir(l.dir); err != nil {
 			return removedSegs, removedBytes, fmt.Errorf("storage: set high watermark of %s: %w", l.name, err)
 		}
 	}

@@ -245,7 +245,7 @@ func (l *Log) roll() error {
 	if err != nil {
 		return fmt.Errorf("storage: roll %s: %w: %w", l.name, err, kerr.KafkaStorageError)
 	}
-	if err := syncDir(l.dir); err != nil {
+	if err := SyncDir(l.dir); err != nil {
 		_ = f.Close()
 		_ = os.Remove(path)
 		return fmt.Errorf("storage: roll %s: %w: %w", l.name, err, kerr.KafkaStorageError)

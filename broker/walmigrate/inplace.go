@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/chronik-stream/chronik/broker/storage"
 	"github.com/chronik-stream/chronik/walcodec"
 )
 
@@ -96,7 +97,7 @@ func MigrateInPlace(ctx context.Context, walDir string, logger *slog.Logger) (St
 			_ = os.Remove(tmp)
 			return fail(err)
 		}
-		if err := syncDir(filepath.Dir(s.Path)); err != nil {
+		if err := storage.SyncDir(filepath.Dir(s.Path)); err != nil {
 			return fail(err)
 		}
 		if res.Torn != nil {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/chronik-stream/chronik/broker/storage"
 )
 
 // Options configure an offline migration.
@@ -175,7 +177,7 @@ func Migrate(ctx context.Context, opt Options) (Stats, error) {
 		if err := os.Rename(dst+tmpSuffix, dst); err != nil {
 			return err
 		}
-		if err := syncDir(filepath.Dir(dst)); err != nil {
+		if err := storage.SyncDir(filepath.Dir(dst)); err != nil {
 			return err
 		}
 		e := stateEntry{Done: s.Rel, Segment: true, Records: res.Converted}
@@ -365,7 +367,7 @@ func (d *dirMaker) ensure(rel string) error {
 	if err := os.Mkdir(p, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return err
 	}
-	if err := syncDir(filepath.Dir(p)); err != nil {
+	if err := storage.SyncDir(filepath.Dir(p)); err != nil {
 		return err
 	}
 	d.made[rel] = true
@@ -404,5 +406,5 @@ func copyFile(src, dst string) (err error) {
 	if err = os.Rename(tmp, dst); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(dst))
+	return storage.SyncDir(filepath.Dir(dst))
 }

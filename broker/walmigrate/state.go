@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/chronik-stream/chronik/broker/storage"
 )
 
 // StateFileName is the resume marker an offline migration keeps in its
@@ -76,7 +78,7 @@ func openState(output string, hdr stateHeader) (*resumeState, error) {
 			_ = f.Close()
 			return nil, err
 		}
-		if err := syncDir(output); err != nil {
+		if err := storage.SyncDir(output); err != nil {
 			_ = f.Close()
 			return nil, err
 		}
@@ -164,5 +166,5 @@ func (st *resumeState) remove() error {
 	if err := os.Remove(st.path); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(st.path))
+	return storage.SyncDir(filepath.Dir(st.path))
 }
