@@ -660,12 +660,14 @@ func (x *TopicState) GetPartitions() []*PartitionState {
 }
 
 type PartitionState struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Partition      int32                  `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
-	HighWatermark  int64                  `protobuf:"varint,2,opt,name=high_watermark,json=highWatermark,proto3" json:"high_watermark,omitempty"`
-	LogStartOffset int64                  `protobuf:"varint,3,opt,name=log_start_offset,json=logStartOffset,proto3" json:"log_start_offset,omitempty"`
-	LeaderId       uint64                 `protobuf:"varint,4,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
-	Replicas       []uint64               `protobuf:"varint,5,rep,packed,name=replicas,proto3" json:"replicas,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition int32                  `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	// -1 when the answering node holds no replica of the partition (cluster mode).
+	HighWatermark  int64 `protobuf:"varint,2,opt,name=high_watermark,json=highWatermark,proto3" json:"high_watermark,omitempty"`
+	LogStartOffset int64 `protobuf:"varint,3,opt,name=log_start_offset,json=logStartOffset,proto3" json:"log_start_offset,omitempty"` // -1 when unknown, as high_watermark
+	// 0 when no leader is known.
+	LeaderId uint64   `protobuf:"varint,4,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	Replicas []uint64 `protobuf:"varint,5,rep,packed,name=replicas,proto3" json:"replicas,omitempty"`
 	// Records per second appended, from high-watermark deltas measured on the server over the last
 	// few seconds.
 	ProduceRate float64 `protobuf:"fixed64,6,opt,name=produce_rate,json=produceRate,proto3" json:"produce_rate,omitempty"`

@@ -119,7 +119,12 @@ func (m *sampler) sample() {
 				h = &rateHist{}
 				m.hist[tp] = h
 			}
-			prod, cons := h.add(now, p.HighWatermark, committed[tp], cfg.RateWindow)
+			var prod, cons float64
+			if p.HighWatermark >= 0 {
+				prod, cons = h.add(now, p.HighWatermark, committed[tp], cfg.RateWindow)
+			} else {
+				h.samples = h.samples[:0] // unknown here (no local replica): no rate
+			}
 			ts.Partitions = append(ts.Partitions, &consolepb.PartitionState{
 				Partition:      p.Partition,
 				HighWatermark:  p.HighWatermark,

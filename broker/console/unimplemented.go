@@ -17,8 +17,10 @@ const (
 		"or offline with `chronik-server migrate-wal --input DIR --output DIR`"
 	missingBackup = "Backup: this node has no online backup: " +
 		"run `chronik-server backup --output FILE.tar.gz` on the node"
-	missingCluster = "%s needs cluster mode (Raft membership); this node runs standalone (`chronik-server start`): " +
+	missingStandalone = "%s needs cluster mode (Raft membership); this node runs standalone (`chronik-server start`): " +
 		"start it with `chronik-server cluster`"
+	missingMembership = "%s: this cluster node does not offer membership changes through the console yet: " +
+		"nodes join by starting with seed_nodes (guide, Phase 2)"
 	missingMirror = "%s: the built-in mirror is not implemented yet: replicate with Kafka MirrorMaker or " +
 		"backup/restore (guide, Blue-Green Migration, Option A/B)"
 )
@@ -37,7 +39,7 @@ func (s *Server) TransferLeadership(ctx context.Context, req *consolepb.Transfer
 		return nil, err
 	}
 	if s.cfg.Membership == nil {
-		return nil, status.Errorf(codes.Unimplemented, missingCluster, "TransferLeadership")
+		return nil, s.noMembership("TransferLeadership")
 	}
 	id, err := s.cfg.Membership.TransferLeadership(ctx, req.GetTargetNodeId())
 	if err != nil {
@@ -53,7 +55,7 @@ func (s *Server) AddNode(ctx context.Context, req *consolepb.AddNodeRequest) (*c
 		return nil, err
 	}
 	if s.cfg.Membership == nil {
-		return nil, status.Errorf(codes.Unimplemented, missingCluster, "AddNode")
+		return nil, s.noMembership("AddNode")
 	}
 	if req.GetNodeId() == 0 || req.GetAddress() == "" {
 		return nil, status.Error(codes.InvalidArgument, "AddNode: need a node id > 0 and its address")
@@ -71,7 +73,7 @@ func (s *Server) RemoveNode(ctx context.Context, req *consolepb.RemoveNodeReques
 		return nil, err
 	}
 	if s.cfg.Membership == nil {
-		return nil, status.Errorf(codes.Unimplemented, missingCluster, "RemoveNode")
+		return nil, s.noMembership("RemoveNode")
 	}
 	if req.GetNodeId() == 0 {
 		return nil, status.Error(codes.InvalidArgument, "RemoveNode: need a node id > 0")
@@ -102,4 +104,12 @@ func (s *Server) MirrorStop(ctx context.Context, _ *consolepb.MirrorStopRequest)
 // MirrorStatus is not implemented.
 func (s *Server) MirrorStatus(context.Context, *consolepb.MirrorStatusRequest) (*consolepb.MirrorStatusResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, missingMirror, "MirrorStatus")
+}
+
+// noMembership is the UNIMPLEMENTED answer of a membership RPC without a Membership backend.
+func (s *Server) noMembership(rpc string) error {
+	if s.src.Node().Mode == ModeCluster {
+		return status.Errorf(codes.Unimplemented, missingMembership, rpc)
+	}
+	return status.Errorf(codes.Unimplemented, missingStandalone, rpc)
 }

@@ -33,7 +33,7 @@ func (s *Server) RunValidation(ctx context.Context, req *consolepb.RunValidation
 	add(nodesCheck(req.GetExpectedNodes(), members))
 	add(s.leaderCheck(now))
 	add(topicsCheck(req.GetExpectedTopics(), topics))
-	add(hwmCheck(req.GetExpectedHighWatermarks(), topics))
+	add(hwmCheck(req.GetExpectedHighWatermarks(), topics, n.ID))
 	add(s.produceConsumeCheck(ctx, req.GetProduceConsumeTopic(), n, members))
 	if n.Mode == ModeStandalone {
 		add(check("failover", "Failover works (leader election < 1s)", skip, "single standalone node: there is no other node to fail over to"))
@@ -94,7 +94,7 @@ func topicsCheck(expected []string, topics []Topic) *consolepb.Check {
 	return check(id, name, pass, "all %d expected topics exist", len(expected))
 }
 
-func hwmCheck(expected []*consolepb.PartitionOffset, topics []Topic) *consolepb.Check {
+func hwmCheck(expected []*consolepb.PartitionOffset, topics []Topic, nodeID uint64) *consolepb.Check {
 	const id, name = "hwm_match", "High watermarks match v1.x"
 	if len(expected) == 0 {
 		return check(id, name, skip, "no baseline given: record the high watermarks before migrating")
@@ -111,6 +111,8 @@ func hwmCheck(expected []*consolepb.PartitionOffset, topics []Topic) *consolepb.
 		switch {
 		case !ok:
 			bad = append(bad, fmt.Sprintf("%s/%d missing (want %d)", e.GetTopic(), e.GetPartition(), e.GetOffset()))
+		case got < 0:
+			bad = append(bad, fmt.Sprintf("%s/%d has no replica on node %d (ask a replica)", e.GetTopic(), e.GetPartition(), nodeID))
 		case got != e.GetOffset():
 			bad = append(bad, fmt.Sprintf("%s/%d is %d, want %d", e.GetTopic(), e.GetPartition(), got, e.GetOffset()))
 		}

@@ -1,0 +1,276 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chronik-stream/chronik/api/consolepb"
+)
+
+// The guide's three migration paths as plans of steps. Steps the console cannot perform are
+// manual (the operator confirms) or call an RPC the node may answer UNIMPLEMENTED (blocked).
+
+const clusterNodes = 3 // the guide's example cluster
+
+func inPlacePlan() plan {
+	return plan{
+		name:    "In-place",
+		summary: "Upgrade a standalone v1.x node to a 3-node v2.0 cluster, keeping its data (guide: In-Place Migration).",
+		steps: []step{
+			preflightStep(consolepb.MigrationPath_MIGRATION_PATH_IN_PLACE, "the v1.x node runs; the console is connected to it"),
+			baselineStep(),
+			backupStep(),
+			{
+				title:        "Stop v1.x, install v2.0, write the [cluster] config",
+				precondition: "backup done; clients can tolerate 5-10 minutes of downtime",
+				action: "systemctl stop chronik\n" +
+					"cp chronik-server-v2.0.0-linux-amd64 /usr/local/bin/chronik-server  # chronik-server version\n" +
+					"/etc/chronik/chronik.toml: [cluster] enabled = true, node_id = 1, seed_nodes = []",
+				kind: kindManual, danger: destructive,
+			},
+			{
+				title:        "Migrate the WAL to V3 and bootstrap node 1",
+				precondition: "backup done: once V3 is written, v1.x cannot read the WAL (rollback = restore the backup)",
+				action:       "RPC StartWalMigration (what `chronik-server cluster --migrate-wal` does at start)",
+				kind:         kindRPC, danger: irreversible, timeout: 30 * time.Minute,
+				run: func(ctx context.Context, env stepEnv) stepOutcome {
+					resp, err := env.client.StartWalMigration(ctx, &consolepb.StartWalMigrationRequest{})
+					if err != nil {
+						return failure(err)
+					}
+					return stepOutcome{status: statusDone, summary: "migration started: " + resp.GetMigrationId() + " (progress in the Migration tab)"}
+				},
+			},
+			clusterUpStep("node 1 restarted with `chronik-server cluster --migrate-wal`"),
+			addNodeStep(2, "node2.internal:9093", `seed_nodes = ["1@node1.internal:9093"]`),
+			addNodeStep(3, "node3.internal:9093", `seed_nodes = ["1@node1.internal:9093", "2@node2.internal:9093"]`),
+			validateStep("all nodes joined; the baseline of step 2 is compared"),
+		},
+	}
+}
+
+func blueGreenPlan() plan {
+	return plan{
+		name:    "Blue-green",
+		summary: "Build a green v2.0 cluster beside the blue one, mirror the data, switch traffic (guide: Blue-Green Migration).",
+		steps: []step{
+			preflightStep(consolepb.MigrationPath_MIGRATION_PATH_BLUE_GREEN, "the console is connected to a blue node"),
+			baselineStep(),
+			{
+				title:        "Bootstrap the green cluster",
+				precondition: "three new hosts with v2.0 installed",
+				action: `green-1: chronik-server cluster --node-id 1 --seed-nodes ""` + "\n" +
+					`green-2: chronik-server cluster --node-id 2 --seed-nodes "1@green-1:9093"` + "\n" +
+					`green-3: chronik-server cluster --node-id 3 --seed-nodes "1@green-1:9093,2@green-2:9093"`,
+				kind: kindManual, danger: destructive,
+			},
+			{
+				title:        "Start mirroring blue → green",
+				precondition: "console reconnected to green-1 (chronik-tui --connect green-1:9093)",
+				action:       "RPC MirrorStart(source_bootstrap = blue brokers) — or MirrorMaker / backup+restore by hand",
+				kind:         kindRPC, danger: destructive,
+				inputPrompt: "Bootstrap servers of the blue cluster:", placeholder: "blue-1:9092,blue-2:9092",
+				run: func(ctx context.Context, env stepEnv) stepOutcome {
+					resp, err := env.client.MirrorStart(ctx, env.input, "")
+					if err != nil {
+						return failure(err)
+					}
+					return stepOutcome{status: statusDone, summary: "mirror " + resp.GetMirrorId() + " started"}
+				},
+			},
+			{
+				title:        "Wait for the mirror to catch up",
+				precondition: "mirror running",
+				action:       "RPC MirrorStatus (lag per partition)",
+				kind:         kindRPC,
+				run: func(ctx context.Context, env stepEnv) stepOutcome {
+					resp, err := env.client.MirrorStatus(ctx)
+					if err != nil {
+						return failure(err)
+					}
+					var lag int64
+					var lines []string
+					for _, m := range resp.GetMirrors() {
+						lag += m.GetLag()
+						lines = append(lines, fmt.Sprintf("%s from %s: %s, lag %d", m.GetMirrorId(), m.GetSourceBootstrap(), m.GetState(), m.GetLag()))
+					}
+					if len(resp.GetMirrors()) == 0 || lag > 0 {
+						return stepOutcome{status: statusFailed, summary: fmt.Sprintf("not caught up: %d mirrors, lag %d", len(resp.GetMirrors()), lag), lines: lines}
+					}
+					return stepOutcome{status: statusDone, summary: "caught up (lag 0)", lines: lines}
+				},
+			},
+			validateStep("console connected to green; the blue baseline of step 2 is compared"),
+			{
+				title:        "Switch traffic to green",
+				precondition: "validation passed",
+				action:       "route 10% of clients to green (DNS weight), watch, then 100%",
+				kind:         kindManual, danger: destructive,
+			},
+			{
+				title:        "Decommission blue",
+				precondition: "24-48 hours on green without problems",
+				action:       "stop the blue nodes (systemctl stop chronik) and release them",
+				kind:         kindManual, danger: irreversible,
+			},
+		},
+	}
+}
+
+func freshPlan() plan {
+	return plan{
+		name:    "Fresh",
+		summary: "Bootstrap a new empty 3-node v2.0 cluster and re-ingest data (guide: Fresh Cluster Setup).",
+		steps: []step{
+			preflightStep(consolepb.MigrationPath_MIGRATION_PATH_FRESH, "the console is connected to node 1"),
+			{
+				title:        "Bootstrap node 1",
+				precondition: "three hosts with v2.0 installed, port 9093 open between them",
+				action:       `chronik-server cluster --node-id 1 --seed-nodes ""`,
+				kind:         kindManual, danger: destructive,
+			},
+			clusterUpStep("node 1 runs `chronik-server cluster`"),
+			addNodeStep(2, "node2:9093", `chronik-server cluster --node-id 2 --seed-nodes "1@node1:9093"`),
+			addNodeStep(3, "node3:9093", `chronik-server cluster --node-id 3 --seed-nodes "1@node1:9093,2@node2:9093"`),
+			validateStep("three nodes running"),
+			{
+				title:        "Re-ingest data from the source systems",
+				precondition: "validation passed",
+				action:       "point producers at the new cluster",
+				kind:         kindManual, danger: safe,
+			},
+		},
+	}
+}
+
+func preflightStep(path consolepb.MigrationPath, pre string) step {
+	return step{
+		title:        "Preflight checks",
+		precondition: pre,
+		action:       fmt.Sprintf("RPC Preflight(path = %s)", strings.TrimPrefix(path.String(), "MIGRATION_PATH_")),
+		kind:         kindRPC,
+		run: func(ctx context.Context, env stepEnv) stepOutcome {
+			resp, err := env.client.Preflight(ctx, path)
+			if err != nil {
+				return failure(err)
+			}
+			return checksOutcome(fmt.Sprintf("%d checks on node %d", len(resp.GetChecks()), resp.GetNodeId()), resp.GetChecks())
+		},
+	}
+}
+
+func baselineStep() step {
+	return step{
+		title:        "Record the baseline (topics, high watermarks)",
+		precondition: "producers stopped or paused, so the high watermarks stay put",
+		action:       "record topics and high watermarks from the live stream (= curl :8080/metrics | grep chronik_high_watermark)",
+		kind:         kindLocal,
+		run: func(_ context.Context, env stepEnv) stepOutcome {
+			if env.state == nil {
+				return stepOutcome{status: statusFailed, summary: "no cluster state received yet"}
+			}
+			b := &baseline{}
+			for _, t := range env.state.GetTopics() {
+				b.topics = append(b.topics, t.GetName())
+				for _, p := range t.GetPartitions() {
+					b.hwms = append(b.hwms, &consolepb.PartitionOffset{Topic: t.GetName(), Partition: p.GetPartition(), Offset: p.GetHighWatermark()})
+				}
+			}
+			slices.Sort(b.topics)
+			var lines []string
+			for _, h := range b.hwms {
+				lines = append(lines, fmt.Sprintf("%s/%d: %d", h.GetTopic(), h.GetPartition(), h.GetOffset()))
+			}
+			if len(lines) > 8 {
+				lines = append(lines[:8], fmt.Sprintf("… and %d more", len(b.hwms)-8))
+			}
+			return stepOutcome{status: statusDone, summary: fmt.Sprintf("recorded %s, %s", plural(len(b.topics), "topic"), plural(len(b.hwms), "partition")),
+				lines: lines, baseline: b}
+		},
+	}
+}
+
+func backupStep() step {
+	return step{
+		title:        "Back up the data",
+		precondition: "disk space for a compressed copy of the WAL next to the data directory",
+		action:       "RPC Backup(output_path = chronik-backup-<date>.tar.gz, beside data_dir) — or `chronik-server backup --output FILE`",
+		kind:         kindRPC, danger: destructive, timeout: 30 * time.Minute,
+		run: func(ctx context.Context, env stepEnv) stepOutcome {
+			name := "chronik-backup-" + env.now.UTC().Format("20060102-150405") + ".tar.gz"
+			last, err := env.client.Backup(ctx, name, nil)
+			if err != nil {
+				return failure(err)
+			}
+			return stepOutcome{status: statusDone,
+				summary: fmt.Sprintf("written %s: %d files, %s (from %s of logs)", last.GetOutputPath(), last.GetFilesDone(),
+					humanBytes(last.GetBytesDone()), humanBytes(last.GetBytesTotal()))}
+		},
+	}
+}
+
+// clusterUpStep waits until the node runs in cluster mode with a leader.
+func clusterUpStep(pre string) step {
+	return step{
+		title:        "Verify the cluster is up (leader elected)",
+		precondition: pre,
+		action:       "the live stream shows cluster mode and a leader (= curl :8080/health)",
+		kind:         kindObserve,
+		observe: func(st *consolepb.ClusterState) (bool, string) {
+			switch {
+			case st == nil:
+				return false, "no cluster state received yet"
+			case st.GetMode() != consolepb.Mode_MODE_CLUSTER:
+				return false, fmt.Sprintf("node %d runs %s; restart it with `chronik-server cluster`", st.GetNodeId(), modeName(st.GetMode()))
+			case st.GetLeaderId() == 0:
+				return false, "no leader elected"
+			}
+			return true, fmt.Sprintf("leader node %d, %d members", st.GetLeaderId(), len(st.GetMembers()))
+		},
+	}
+}
+
+func addNodeStep(id uint64, placeholder, how string) step {
+	return step{
+		title:        fmt.Sprintf("Add node %d", id),
+		precondition: fmt.Sprintf("node %d runs v2.0 (%s)", id, how),
+		action:       fmt.Sprintf("RPC AddNode(node_id = %d, address): joins as non-voter, promoted once caught up", id),
+		kind:         kindRPC, danger: destructive, timeout: 5 * time.Minute,
+		inputPrompt: fmt.Sprintf("Advertised node address of node %d (host:9093):", id), placeholder: placeholder,
+		run: func(ctx context.Context, env stepEnv) stepOutcome {
+			if _, err := env.client.AddNode(ctx, id, env.input); err != nil {
+				return failure(err)
+			}
+			return stepOutcome{status: statusDone, summary: fmt.Sprintf("node %d (%s) added", id, env.input)}
+		},
+	}
+}
+
+func validateStep(pre string) step {
+	return step{
+		title:        "Validate (Migration Success Criteria)",
+		precondition: pre,
+		action: "RPC RunValidation(expected_nodes = " + strconv.Itoa(clusterNodes) +
+			", baseline) — with a token it also produces and consumes one record",
+		kind: kindRPC, timeout: 2 * time.Minute,
+		run: func(ctx context.Context, env stepEnv) stepOutcome {
+			req := &consolepb.RunValidationRequest{ExpectedNodes: clusterNodes}
+			if env.baseline != nil {
+				req.ExpectedTopics = env.baseline.topics
+				req.ExpectedHighWatermarks = env.baseline.hwms
+			}
+			if env.client.HasToken() && !env.client.ReadOnly() {
+				req.ProduceConsumeTopic = env.validationTopic
+			}
+			resp, err := env.client.RunValidation(ctx, req)
+			if err != nil {
+				return failure(err)
+			}
+			return checksOutcome(fmt.Sprintf("%d criteria on node %d", len(resp.GetChecks()), resp.GetNodeId()), resp.GetChecks())
+		},
+	}
+}

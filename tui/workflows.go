@@ -1,0 +1,426 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/chronik-stream/chronik/api/consolepb"
+)
+
+type stepKind int
+
+const (
+	kindRPC     stepKind = iota // the console calls an RPC
+	kindLocal                   // the console computes something itself (baseline)
+	kindManual                  // the operator runs a command; the console records their confirmation
+	kindObserve                 // done when the live cluster state satisfies a condition
+)
+
+func (k stepKind) verb() string {
+	switch k {
+	case kindRPC:
+		return "Runs"
+	case kindLocal:
+		return "Does"
+	case kindManual:
+		return "Operator runs"
+	case kindObserve:
+		return "Waits for"
+	}
+	return "?"
+}
+
+type danger int
+
+const (
+	safe         danger = iota
+	destructive         // y/n
+	irreversible        // typed name
+)
+
+type stepStatus int
+
+const (
+	statusPending stepStatus = iota
+	statusRunning
+	statusDone
+	statusFailed
+	statusBlocked // the node cannot do it (UNIMPLEMENTED) or read-only mode kept it from being sent
+	statusSkipped
+)
+
+func (s stepStatus) String() string {
+	switch s {
+	case statusPending:
+		return "pending"
+	case statusRunning:
+		return "running…"
+	case statusDone:
+		return "done"
+	case statusFailed:
+		return "FAILED"
+	case statusBlocked:
+		return "BLOCKED"
+	case statusSkipped:
+		return "skipped"
+	}
+	return "?"
+}
+
+// baseline is what the in-place and blue-green paths compare against after the migration.
+type baseline struct {
+	topics []string
+	hwms   []*consolepb.PartitionOffset
+}
+
+// stepEnv is what a running step may use.
+type stepEnv struct {
+	client          *Client
+	state           *consolepb.ClusterState
+	input           string
+	baseline        *baseline
+	validationTopic string
+	now             time.Time
+}
+
+type stepOutcome struct {
+	status   stepStatus
+	summary  string
+	lines    []string
+	baseline *baseline // set by the baseline step
+}
+
+// step is one step of a workflow plan.
+type step struct {
+	title        string
+	precondition string
+	action       string // the RPC or the operator's command
+	kind         stepKind
+	danger       danger
+	inputPrompt  string // ask for a value first ("" = none)
+	placeholder  string
+	timeout      time.Duration
+	run          func(ctx context.Context, env stepEnv) stepOutcome        // kindRPC, kindLocal
+	observe      func(st *consolepb.ClusterState) (ok bool, detail string) // kindObserve
+
+	status  stepStatus
+	summary string
+	lines   []string
+}
+
+// plan is one of the guide's workflows.
+type plan struct {
+	name    string
+	summary string
+	steps   []step
+}
+
+// Messages of the Workflows tab.
+type (
+	startStepMsg struct {
+		plan, step int
+		input      string
+	}
+	skipStepMsg   struct{ plan, step int }
+	stepResultMsg struct {
+		plan, step int
+		outcome    stepOutcome
+	}
+)
+
+// workflowsTab shows the three migration workflows as plans and runs their steps.
+type workflowsTab struct {
+	st       styles
+	keys     workflowKeys
+	o        Options
+	sess     *session
+	plans    []plan
+	cur      int
+	sel      []int
+	state    *consolepb.ClusterState
+	baseline *baseline
+	w, h     int
+	flash    string
+}
+
+func newWorkflowsTab(st styles, o Options) workflowsTab {
+	plans := []plan{inPlacePlan(), blueGreenPlan(), freshPlan()}
+	return workflowsTab{st: st, keys: newWorkflowKeys(), o: o, plans: plans, sel: make([]int, len(plans))}
+}
+
+func (t *workflowsTab) SetSize(w, h int)                    { t.w, t.h = w, h }
+func (t *workflowsTab) setState(st *consolepb.ClusterState) { t.state = st }
+
+func (t workflowsTab) Update(msg tea.Msg) (workflowsTab, tea.Cmd) {
+	switch msg := msg.(type) {
+	case startStepMsg:
+		s := &t.plans[msg.plan].steps[msg.step]
+		s.status, s.summary, s.lines = statusRunning, "", nil
+		t.flash = ""
+		t.o.Logger.Info("step started", "workflow", t.plans[msg.plan].name, "step", msg.step+1, "title", s.title, "input", msg.input)
+		return t, t.runCmd(msg.plan, msg.step, msg.input)
+	case skipStepMsg:
+		s := &t.plans[msg.plan].steps[msg.step]
+		s.status, s.summary, s.lines = statusSkipped, "skipped by the operator", nil
+		t.o.Logger.Info("step skipped", "workflow", t.plans[msg.plan].name, "step", msg.step+1, "title", s.title)
+		return t, nil
+	case stepResultMsg:
+		s := &t.plans[msg.plan].steps[msg.step]
+		s.status, s.summary, s.lines = msg.outcome.status, msg.outcome.summary, msg.outcome.lines
+		if msg.outcome.baseline != nil {
+			t.baseline = msg.outcome.baseline
+		}
+		t.o.Logger.Info("step finished", "workflow", t.plans[msg.plan].name, "step", msg.step+1, "title", s.title,
+			"status", s.status.String(), "summary", s.summary)
+		if s.status == statusDone && msg.plan == t.cur && t.sel[t.cur] == msg.step && msg.step+1 < len(t.plans[msg.plan].steps) {
+			t.sel[t.cur]++ // move on to the next step
+		}
+		return t, nil
+	case tea.KeyMsg:
+		return t.handleKey(msg)
+	}
+	return t, nil
+}
+
+func (t workflowsTab) handleKey(k tea.KeyMsg) (workflowsTab, tea.Cmd) {
+	p := &t.plans[t.cur]
+	switch {
+	case key.Matches(k, t.keys.PrevPlan):
+		t.cur = (t.cur + len(t.plans) - 1) % len(t.plans)
+		t.flash = ""
+	case key.Matches(k, t.keys.NextPlan):
+		t.cur = (t.cur + 1) % len(t.plans)
+		t.flash = ""
+	case key.Matches(k, t.keys.Up):
+		t.sel[t.cur] = max(0, t.sel[t.cur]-1)
+	case key.Matches(k, t.keys.Down):
+		t.sel[t.cur] = min(len(p.steps)-1, t.sel[t.cur]+1)
+	case key.Matches(k, t.keys.Run):
+		return t.requestRun(t.cur, t.sel[t.cur])
+	case key.Matches(k, t.keys.Skip):
+		pi, si := t.cur, t.sel[t.cur]
+		s := p.steps[si]
+		if s.status == statusRunning || s.status == statusDone || s.status == statusSkipped {
+			t.flash = fmt.Sprintf("step %d is %s", si+1, s.status)
+			return t, nil
+		}
+		return t, request(confirmRequestMsg{
+			Kind:      modalYesNo,
+			Title:     fmt.Sprintf("Skip step %d: %s?", si+1, s.title),
+			Body:      "It will be shown as skipped by the operator, not as done.",
+			OnConfirm: func(string) tea.Cmd { return msgCmd(skipStepMsg{pi, si}) },
+		})
+	}
+	return t, nil
+}
+
+func request(r confirmRequestMsg) tea.Cmd { return msgCmd(r) }
+
+func msgCmd(m tea.Msg) tea.Cmd { return func() tea.Msg { return m } }
+
+// requestRun checks the order and asks what the step's kind and danger need before starting it.
+func (t workflowsTab) requestRun(pi, si int) (workflowsTab, tea.Cmd) {
+	p := &t.plans[pi]
+	s := &p.steps[si]
+	if s.status == statusRunning {
+		t.flash = fmt.Sprintf("step %d is already running", si+1)
+		return t, nil
+	}
+	for i := range si {
+		if st := p.steps[i].status; st != statusDone && st != statusSkipped {
+			t.flash = fmt.Sprintf("run step %d first (or skip it with s)", i+1)
+			return t, nil
+		}
+	}
+	t.flash = ""
+	switch s.kind {
+	case kindObserve:
+		ok, detail := s.observe(t.state)
+		if ok {
+			s.status, s.summary = statusDone, "observed: "+detail
+		} else {
+			s.status, s.summary = statusFailed, "not yet: "+detail
+		}
+		s.lines = nil
+		return t, nil
+	case kindManual:
+		body := "The console cannot run this. Confirm that you ran:\n" + s.action
+		if s.danger == irreversible {
+			return t, request(confirmRequestMsg{Kind: modalTyped, Title: fmt.Sprintf("Step %d: %s", si+1, s.title), Body: body + "\nThis cannot be undone.",
+				Expect: t.confirmName(s), OnConfirm: func(string) tea.Cmd { return msgCmd(stepResultMsg{pi, si, manualDone()}) }})
+		}
+		return t, request(confirmRequestMsg{Kind: modalYesNo, Title: fmt.Sprintf("Step %d: %s — mark as done?", si+1, s.title), Body: body,
+			OnConfirm: func(string) tea.Cmd { return msgCmd(stepResultMsg{pi, si, manualDone()}) }})
+	}
+	start := func(input string) tea.Cmd { return msgCmd(startStepMsg{pi, si, input}) }
+	if t.o.ReadOnly && s.danger != safe {
+		return t, start("") // the client refuses it; no point in asking
+	}
+	confirm := func(input string) tea.Cmd {
+		title := fmt.Sprintf("Step %d: %s", si+1, s.title)
+		body := "Runs: " + s.action
+		if input != "" {
+			body += "\nValue: " + input
+		}
+		switch s.danger {
+		case destructive:
+			return request(confirmRequestMsg{Kind: modalYesNo, Title: title, Body: body, OnConfirm: func(string) tea.Cmd { return start(input) }})
+		case irreversible:
+			return request(confirmRequestMsg{Kind: modalTyped, Title: title, Body: body + "\n" + s.precondition + "\nThis cannot be undone.",
+				Expect: t.confirmName(s), OnConfirm: func(string) tea.Cmd { return start(input) }})
+		}
+		return start(input)
+	}
+	if s.inputPrompt != "" {
+		return t, request(confirmRequestMsg{Kind: modalInput, Title: fmt.Sprintf("Step %d: %s", si+1, s.title), Body: s.inputPrompt,
+			Placeholder: s.placeholder, OnConfirm: confirm})
+	}
+	return t, confirm("")
+}
+
+// confirmName is what an irreversible step asks the operator to type: the cluster id.
+func (t workflowsTab) confirmName(*step) string {
+	if id := t.state.GetClusterId(); id != "" {
+		return id
+	}
+	return "chronik"
+}
+
+func manualDone() stepOutcome {
+	return stepOutcome{status: statusDone, summary: "done (confirmed by the operator; the console did not run it)"}
+}
+
+func (t workflowsTab) runCmd(pi, si int, input string) tea.Cmd {
+	s := t.plans[pi].steps[si]
+	env := stepEnv{state: t.state, input: input, baseline: t.baseline, validationTopic: t.o.ValidationTopic, now: t.o.Now()}
+	if t.sess == nil {
+		return msgCmd(stepResultMsg{pi, si, stepOutcome{status: statusFailed, summary: "not connected to a node"}})
+	}
+	env.client = t.sess.client
+	parent := t.sess.ctx
+	timeout := s.timeout
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(parent, timeout)
+		defer cancel()
+		return stepResultMsg{pi, si, s.run(ctx, env)}
+	}
+}
+
+// failure turns an RPC error into an outcome: UNIMPLEMENTED and read-only are "blocked", never done.
+func failure(err error) stepOutcome {
+	if errors.Is(err, ErrReadOnly) {
+		return stepOutcome{status: statusBlocked, summary: "read-only mode: not sent to the node"}
+	}
+	st := status.Convert(err)
+	switch st.Code() {
+	case codes.Unimplemented:
+		return stepOutcome{status: statusBlocked, summary: "blocked: the node cannot do this yet (UNIMPLEMENTED)", lines: []string{st.Message()}}
+	case codes.Unauthenticated:
+		return stepOutcome{status: statusFailed, summary: "UNAUTHENTICATED: start chronik-tui with --token", lines: []string{st.Message()}}
+	case codes.Unavailable:
+		return stepOutcome{status: statusFailed, summary: "node unreachable", lines: []string{st.Message()}}
+	case codes.DeadlineExceeded, codes.Canceled:
+		return stepOutcome{status: statusFailed, summary: "no answer in time", lines: []string{st.Message()}}
+	}
+	return stepOutcome{status: statusFailed, summary: st.Code().String(), lines: []string{st.Message()}}
+}
+
+// checksOutcome: failed when any check fails.
+func checksOutcome(what string, checks []*consolepb.Check) stepOutcome {
+	counts := map[consolepb.CheckStatus]int{}
+	var lines []string
+	for _, c := range checks {
+		counts[c.GetStatus()]++
+		lines = append(lines, fmt.Sprintf("%s %s — %s", checkMark(c.GetStatus()), c.GetName(), c.GetDetail()))
+	}
+	o := stepOutcome{status: statusDone, lines: lines}
+	if counts[consolepb.CheckStatus_CHECK_STATUS_FAIL] > 0 {
+		o.status = statusFailed
+	}
+	o.summary = fmt.Sprintf("%s: %d pass, %d warn, %d fail, %d skipped", what,
+		counts[consolepb.CheckStatus_CHECK_STATUS_PASS], counts[consolepb.CheckStatus_CHECK_STATUS_WARN],
+		counts[consolepb.CheckStatus_CHECK_STATUS_FAIL], counts[consolepb.CheckStatus_CHECK_STATUS_SKIP])
+	return o
+}
+
+func (t workflowsTab) View() string {
+	p := t.plans[t.cur]
+	var b strings.Builder
+	var names []string
+	for i, q := range t.plans {
+		if i == t.cur {
+			names = append(names, t.st.tabActive.Render("["+q.name+"]"))
+		} else {
+			names = append(names, " "+q.name+" ")
+		}
+	}
+	b.WriteString("Workflow: " + strings.Join(names, " ") + "\n")
+	b.WriteString(t.st.dim.Width(max(10, t.w)).Render(p.summary) + "\n")
+
+	const numW, statusW = 4, 10
+	titleW := max(10, t.w-numW-statusW-2)
+	b.WriteString(t.st.header.Render("  "+pad("#", numW)+pad("STEP", titleW)+pad("STATUS", statusW)) + "\n")
+	for i, s := range p.steps {
+		cursor := "  "
+		if i == t.sel[t.cur] {
+			cursor = "> "
+		}
+		line := cursor + pad(fmt.Sprint(i+1), numW) + pad(s.title, titleW) + pad(s.status.String(), statusW)
+		switch {
+		case i == t.sel[t.cur]:
+			line = t.st.selected.Render(line)
+		case s.status == statusFailed || s.status == statusBlocked:
+			line = t.st.bad.Render(line)
+		case s.status == statusDone:
+			line = t.st.ok.Render(line)
+		}
+		b.WriteString(line + "\n")
+	}
+	s := p.steps[t.sel[t.cur]]
+	wrap := lipgloss.NewStyle().Width(max(10, t.w))
+	b.WriteString("\n")
+	b.WriteString(t.st.bold.Render(truncate(fmt.Sprintf("Step %d: %s", t.sel[t.cur]+1, s.title), t.w)) + "\n")
+	b.WriteString(wrap.Render("Precondition: "+s.precondition) + "\n")
+	for i, l := range strings.Split(s.action, "\n") {
+		if i == 0 {
+			l = s.kind.verb() + ": " + l
+		} else {
+			l = "  " + l
+		}
+		b.WriteString(truncate(l, t.w) + "\n")
+	}
+	switch s.danger {
+	case destructive:
+		b.WriteString(t.st.warn.Render("Asks y/n before running.") + "\n")
+	case irreversible:
+		b.WriteString(t.st.bad.Render("Irreversible: asks you to type the cluster name.") + "\n")
+	}
+	res := s.status.String()
+	if s.summary != "" {
+		res += " — " + s.summary
+	}
+	line := "Result: " + res
+	switch s.status {
+	case statusFailed, statusBlocked:
+		line = t.st.bad.Render(line)
+	case statusDone:
+		line = t.st.ok.Render(line)
+	}
+	b.WriteString(wrap.Render(line) + "\n")
+	for _, l := range s.lines {
+		b.WriteString(wrap.Render("  "+l) + "\n")
+	}
+	return b.String()
+}
