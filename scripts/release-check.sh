@@ -125,6 +125,7 @@ if tar -xzf "$archive" -C "$tmp" 2>/dev/null; then
     check "archive holds $f" test -s "$dir/$f"
   done
   check "archive LICENSE is the Apache License 2.0" grep -q "Apache License" "$dir/LICENSE"
+  check "archive holds chronik-tui and it prints its version" has "$("$dir/chronik-tui" --version 2>&1 || true)" "chronik-tui v${version} (console API chronik.console.v1)"
   out=$("$dir/$BIN" version 2>&1 || true)
   want="Chronik Stream v${version} (features: raft, clustering)"
   if [[ $out == "$want" ]]; then pass "packaged $BIN version prints: $out"; else fail "packaged $BIN version: got '$out', want '$want'"; fi
@@ -149,6 +150,7 @@ else
   deb_version=$(dpkg-deb -f "$deb" Version)
   check ".deb Version $deb_version matches $version" test "${deb_version//\~/-}" = "$version"
   check ".deb contains /usr/bin/$BIN" has "$contents" "./usr/bin/$BIN"
+  check ".deb contains /usr/bin/chronik-tui" has "$contents" "./usr/bin/chronik-tui"
   check ".deb contains /etc/chronik/chronik.toml" has "$contents" ./etc/chronik/chronik.toml
   check ".deb contains /lib/systemd/system/chronik.service" has "$contents" ./lib/systemd/system/chronik.service
   check ".deb contains /usr/share/doc/chronik/LICENSE" has "$contents" ./usr/share/doc/chronik/LICENSE
