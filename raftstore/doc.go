@@ -1,6 +1,58 @@
-// Package raftstore wires hashicorp/raft (v1.8.0) for Chronik: a gRPC Raft transport shared by
-// every Raft group of a node, raft-wal log/stable stores, file snapshot stores, the Raft tuning
-// and a fault injector for tests. (Metadata/data FSMs, join and membership come later.)
+// Package raftstore is Chronik's Raft clustering: a gRPC Raft transport shared by every Raft
+// group of a node, raft-wal stores, the metadata group ("ChronikMetaLog") and the data
+// replication groups with their state machines and snapshots, membership (bootstrap, join,
+// promotion, removal) and the views the broker needs. broker never imports raftstore;
+// cmd/chronik-server wires a Node into broker/node (node.WithCluster).
+//
+// # Node
+//
+//	n, err := raftstore.NewNode(raftstore.NodeConfig{NodeID: 1, DataDir: dir, RaftAddr: "node1:9093",
+//		KafkaHost: "node1", KafkaPort: 9092, Seeds: seeds, Logs: manager, Meta: meta.NewStore(logger), ...})
+//	n.Register(grpcServer)        // Raft transport + ClusterService on the node's gRPC listener
+//	n.SetTopicLogConfig(kafkaServer.TopicLogConfig)
+//	err = n.Start(ctx)            // bootstrap, restart or join (in the background)
+//	... n.Status() (httpapi.Status), n.KafkaCluster() (kafka.Cluster), n.Groups() (kafka.Groups),
+//	    n.RegisterAdmin(httpServer) (POST /admin/cluster/remove), n.Fatal(), n.Joined()
+//	n.Shutdown(ctx)               // leadership handed over first, then everything stops
+//
+// Raft state lives under <data_dir>/wal/__meta: raft_wal and raft_snapshots (metadata group),
+// raft_data/<g>/{wal,snapshots,staging} (data group g). <data_dir>/node.id holds the node UUID.
+//
+// # Metadata group
+//
+// Entries are meta.Store commands or cluster commands (members with their Raft and Kafka
+// addresses and UUIDs, data-group replica sets and announced leaders), see entry.go and
+// clusterstate.go. The FSM (metafsm.go) applies them to the meta.Store and the ClusterState and
+// mirrors every meta command into the __meta partition log with raft_meta {term, index,
+// leader}, so `debug wal-dump` shows it and the log stays replayable by meta.Open. Its snapshot
+// is the ClusterState plus meta.Store.Snapshot(). Proposals from followers go to the leader
+// over ClusterService.Propose; the proposer returns once its own store applied the entry
+// (read-your-writes). SyncMetadata gives followers linearizable metadata reads (a leader barrier
+// shared by concurrent callers, then ReadIndex).
+//
+// Bootstrap (no Raft state, no seeds) writes an initial snapshot at index 1 instead of
+// raft.BootstrapCluster's configuration entry: it holds the state that existed before the
+// cluster — a standalone metadata log is imported — so every node that joins later receives it
+// as a snapshot. Join (no Raft state, seeds): ClusterService.Join on a seed (forwarded to the
+// leader by a LeaderHint), recorded in the ClusterState and added as a non-voter; the leader's
+// control loop promotes caught-up non-voters up to 3 (5 with five or more members) voters and
+// places data-group replicas. A node id already recorded with another UUID (a wiped disk) is
+// refused (ErrNodeConflict) until removed; a node whose Raft state belongs to another cluster
+// than its seeds' stops with ConflictingLeader.
+//
+// # Data groups
+//
+// A fixed pool of groups (NodeConfig.DataGroups, set at bootstrap); partition p of topic t
+// belongs to group GroupOf(n, t, p). Each group has min(ReplicationFactor, members) replicas;
+// the first is the preferred leader, rotated over the members so that leaders spread, and the
+// group's leader hands leadership to it once it is a caught-up voter. An entry is one Produce
+// partition payload (datafsm.go); the FSM appends it to the partition log with raft_meta,
+// skipping entries at or below the log's last Raft index, after the node's metadata reached the
+// index the leader had (so every replica agrees whether the topic exists). The leader serves a
+// partition (replicated.go) once a barrier applied every earlier entry: Append proposes, waits
+// for commit, local apply and the local fsync; reads come from the local replica. Other nodes
+// answer NOT_LEADER_OR_FOLLOWER. Snapshots (datasnap.go) are hard-linked segment manifests,
+// streamed as segment bytes to a replica that needs them.
 //
 // # Transport
 //

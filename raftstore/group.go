@@ -234,6 +234,16 @@ func (g *raftGroup) transferLeadership() error {
 	if err := g.r.LeadershipTransfer().Error(); err != nil && !errors.Is(err, raft.ErrNotLeader) {
 		return fmt.Errorf("raft group %s: leadership transfer: %w", g.name, err)
 	}
+	// Name the new leader once this node hears from it (bounded: shutdown goes on regardless).
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		if id, _ := g.leader(); id != 0 && g.r.State() != raft.Leader {
+			g.logger.Info(fmt.Sprintf("leadership of %s handed over to node %d", g.name, id))
+			return nil
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	g.logger.Info(fmt.Sprintf("leadership of %s handed over", g.name))
 	return nil
 }
 

@@ -56,7 +56,25 @@ func normalize(args []any) []any {
 	return out
 }
 
+// expected lists raft messages logged at ERROR (or WARN) for situations that are part of
+// normal operation in Chronik; they are logged at INFO so that an error in the log always
+// means something went wrong:
+//   - "failed to get log" (log not found): the leader is about to send a snapshot to a follower
+//     needing compacted entries, e.g. every node joining a cluster;
+//   - "peer has newer term, stopping replication": the old leader after a leadership transfer;
+//   - "failed to get previous log" / "appendEntries rejected, sending older logs": a new or
+//     lagging follower being brought up to date.
+var expected = map[string]bool{
+	"failed to get log":                          true,
+	"peer has newer term, stopping replication":  true,
+	"failed to get previous log":                 true,
+	"appendEntries rejected, sending older logs": true,
+}
+
 func (h *hcLogger) Log(level hclog.Level, msg string, args ...any) {
+	if level > hclog.Info && expected[msg] {
+		level = hclog.Info
+	}
 	lv := toSlogLevel(level)
 	if !h.l.Enabled(context.Background(), lv) {
 		return

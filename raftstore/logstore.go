@@ -8,7 +8,10 @@ import (
 
 	"github.com/hashicorp/raft"
 	wal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/fs"
 	"github.com/hashicorp/raft-wal/metadb"
+	"github.com/hashicorp/raft-wal/segment"
+	"github.com/hashicorp/raft-wal/types"
 )
 
 // LogStore is a raft-wal WAL: the group's raft.LogStore, raft.StableStore and
@@ -50,6 +53,7 @@ func OpenLogStore(dir string, segmentSize int, logger *slog.Logger) (*LogStore, 
 	w, err := wal.Open(dir,
 		wal.WithSegmentSize(segmentSize),
 		wal.WithMetaStore(meta),
+		wal.WithSegmentFiler(repairingFiler{SegmentFiler: segment.NewFiler(dir, fs.New())}),
 		wal.WithLogger(NewHCLogger(logger, "raft-wal")),
 	)
 	if err != nil {
@@ -77,4 +81,26 @@ func OpenSnapshotStore(dir string, retain int, logger *slog.Logger) (*raft.FileS
 		return nil, fmt.Errorf("opening raft snapshot store %s: %w", dir, err)
 	}
 	return s, nil
+}
+
+// repairingFiler works around hashicorp/raft-wal#31 (fixed upstream after v0.4.0, the version
+// available here): when raft truncates the log's tail (a follower dropping entries of a deposed
+// leader), raft-wal v0.4.0 marks the tail segment sealed without writing its index block, and
+// after a restart every read from that segment fails with "sealed segment has no index block"
+// (raft.NewRaft then panics). Such a segment is opened the way the unsealed tail is recovered —
+// by scanning its frames — and only read from: the WAL never asks it for the truncated entries
+// past its MaxIndex, and never appends to it.
+type repairingFiler struct {
+	types.SegmentFiler
+}
+
+func (f repairingFiler) Open(info types.SegmentInfo) (types.SegmentReader, error) {
+	if !info.SealTime.IsZero() && info.IndexStart == 0 {
+		w, err := f.SegmentFiler.RecoverTail(info)
+		if err != nil {
+			return nil, fmt.Errorf("reading raft log segment %d (sealed by a tail truncation): %w", info.ID, err)
+		}
+		return w, nil
+	}
+	return f.SegmentFiler.Open(info)
 }

@@ -2,6 +2,7 @@ package raftstore
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,5 +86,62 @@ func TestOpenSnapshotStore(t *testing.T) {
 	metas, err := s.List()
 	if err != nil || len(metas) != 1 || metas[0].Index != 10 || metas[0].Size != 5 {
 		t.Fatalf("List = %+v, %v", metas, err)
+	}
+}
+
+// TestLogStoreTailTruncationSurvivesReopen: raft truncating the log's tail (a follower dropping
+// a deposed leader's entries) and appending again must leave a log readable after a restart
+// (hashicorp/raft-wal#31: without repairingFiler the reopened log fails with "sealed segment
+// has no index block").
+func TestLogStoreTailTruncationSurvivesReopen(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "raft_wal")
+	w, err := OpenLogStore(dir, 512<<10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs []*raft.Log
+	for i := uint64(1); i <= 20; i++ {
+		logs = append(logs, &raft.Log{Index: i, Term: 1, Data: []byte(fmt.Sprintf("t1-%d", i))})
+	}
+	if err := w.StoreLogs(logs); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.DeleteRange(16, 20); err != nil { // conflicting suffix
+		t.Fatal(err)
+	}
+	var again []*raft.Log
+	for i := uint64(16); i <= 25; i++ {
+		again = append(again, &raft.Log{Index: i, Term: 2, Data: []byte(fmt.Sprintf("t2-%d", i))})
+	}
+	if err := w.StoreLogs(again); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w, err = OpenLogStore(dir, 512<<10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for i := uint64(1); i <= 25; i++ {
+		var l raft.Log
+		if err := w.GetLog(i, &l); err != nil {
+			t.Fatalf("index %d after reopen: %v", i, err)
+		}
+		want := fmt.Sprintf("t1-%d", i)
+		if i >= 16 {
+			want = fmt.Sprintf("t2-%d", i)
+		}
+		if string(l.Data) != want {
+			t.Fatalf("index %d holds %q, want %q", i, l.Data, want)
+		}
+	}
+	if last, _ := w.LastIndex(); last != 25 {
+		t.Fatalf("last index %d, want 25", last)
+	}
+	// Appends continue after the reopen.
+	if err := w.StoreLog(&raft.Log{Index: 26, Term: 2, Data: []byte("t2-26")}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -38,6 +38,7 @@ type metaFSM struct {
 	changed chan struct{} // closed at the next cluster state change (or applied index advance)
 
 	applied   atomic.Uint64
+	term      atomic.Uint64 // term of the last entry applied
 	appliedMu sync.Mutex
 	appliedCh chan struct{} // closed when applied advances
 
@@ -74,6 +75,7 @@ func newMetaFSM(store *meta.Store, mirror *storage.Log, logger *slog.Logger, hoo
 // applyResult is what Apply returns for an entry: nil or an error (a refused cluster command or
 // an undecodable entry).
 func (f *metaFSM) Apply(l *raft.Log) any {
+	f.term.Store(l.Term)
 	if l.Type != raft.LogCommand {
 		f.setApplied(l.Index)
 		return nil
@@ -102,6 +104,10 @@ func (f *metaFSM) Apply(l *raft.Log) any {
 		return err
 	}
 }
+
+// StoreConfiguration is called by raft for configuration entries (raft.ConfigurationStore): it
+// only advances the applied index, so that waiting for a membership change's index works.
+func (f *metaFSM) StoreConfiguration(index uint64, _ raft.Configuration) { f.setApplied(index) }
 
 // commandKind reads the kind (record key) and JSON value of a meta command batch.
 func commandKind(cmd []byte) (string, []byte) {
@@ -248,6 +254,7 @@ func (f *metaFSM) view(fn func(s *ClusterState)) {
 type metaSnapshot struct {
 	Version int          `json:"version"`
 	Index   uint64       `json:"index"` // last command index applied
+	Term    uint64       `json:"term"`
 	Cluster ClusterState `json:"cluster"`
 	Meta    []byte       `json:"meta"` // meta.Store.Snapshot(): a "snapshot" command
 }
@@ -258,7 +265,7 @@ func (f *metaFSM) Snapshot() (raft.FSMSnapshot, error) {
 		return nil, fmt.Errorf("metadata snapshot: %w", err)
 	}
 	cs, _ := f.state()
-	return &metaSnapshotter{snap: metaSnapshot{Version: 1, Index: f.applied.Load(), Cluster: cs, Meta: m}}, nil
+	return &metaSnapshotter{snap: metaSnapshot{Version: 1, Index: f.applied.Load(), Term: f.term.Load(), Cluster: cs, Meta: m}}, nil
 }
 
 // encodeMetaSnapshot is the byte form written to a snapshot sink.
@@ -339,7 +346,7 @@ func (f *metaFSM) Restore(rc io.ReadCloser) error {
 			if f.hooks.leader != nil {
 				leader = f.hooks.leader()
 			}
-			if _, err := f.mirror.Append(context.Background(), s.Meta, storage.AppendOptions{Raft: &walcodec.RaftMeta{Index: s.Index, LeaderID: leader}}); err != nil {
+			if _, err := f.mirror.Append(context.Background(), s.Meta, storage.AppendOptions{Raft: &walcodec.RaftMeta{Term: s.Term, Index: s.Index, LeaderID: leader}}); err != nil {
 				f.logger.Warn("appending the restored snapshot to the __meta log failed", "err", err)
 			}
 		}
@@ -351,12 +358,32 @@ func (f *metaFSM) Restore(rc io.ReadCloser) error {
 	f.cluster = s.Cluster
 	f.mu.Unlock()
 	f.setApplied(s.Index)
+	f.term.Store(s.Term)
 	if f.hooks.topicsChanged != nil {
 		f.hooks.topicsChanged("snapshot")
 	}
 	f.notify()
 	if live {
 		f.logger.Info("Snapshot installed successfully", "group", MetaGroup, "index", s.Index)
+	}
+	return nil
+}
+
+// bootstrapped prepares the FSM state the initial snapshot of a new cluster holds (index 1,
+// term 1) and records it in the __meta log, so that the metadata log of every cluster starts
+// with a record carrying raft_metadata.
+func (f *metaFSM) bootstrapped(self uint64) error {
+	f.setApplied(1)
+	f.term.Store(1)
+	if f.mirror == nil || f.mirror.LastRaftIndex() >= 1 {
+		return nil
+	}
+	snap, err := f.store.Snapshot()
+	if err != nil {
+		return err
+	}
+	if _, err := f.mirror.Append(context.Background(), snap, storage.AppendOptions{Raft: &walcodec.RaftMeta{Term: 1, Index: 1, LeaderID: self}}); err != nil {
+		return fmt.Errorf("recording the initial metadata in the __meta log: %w", err)
 	}
 	return nil
 }
@@ -380,7 +407,10 @@ func humanSize(n int64) string {
 	return fmt.Sprintf("%.1f%s", v, units[i])
 }
 
-var _ raft.FSM = (*metaFSM)(nil)
+var (
+	_ raft.FSM                = (*metaFSM)(nil)
+	_ raft.ConfigurationStore = (*metaFSM)(nil)
+)
 
 // errNoLeader is returned while no metadata leader is known.
 var errNoLeader = errors.New("no metadata leader is known")

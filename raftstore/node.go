@@ -142,10 +142,11 @@ type Node struct {
 	// topicsMu orders partition-log lifecycle (topic deletion) against data-group appends.
 	topicsMu sync.RWMutex
 
-	coord   *GroupRouter
-	metrics *nodeMetrics
-	peers   *peerTracker
-	data    *dataGroups
+	coord    *GroupRouter
+	barriers coalescer // metadata read-index barriers (readindex.go)
+	metrics  *nodeMetrics
+	peers    *peerTracker
+	data     *dataGroups
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -199,6 +200,13 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 
 // ID is the node id.
 func (n *Node) ID() uint64 { return n.id }
+
+// MetaLog is the __meta log the metadata group mirrors its commands into (nil before Start):
+// what an online backup of a cluster node should capture with the partition logs.
+func (n *Node) MetaLog() *storage.Log { return n.mirror }
+
+// RaftAddr is the node's advertised gRPC address.
+func (n *Node) RaftAddr() string { return n.cfg.RaftAddr }
 
 // UUID is the node UUID (<data_dir>/node.id).
 func (n *Node) UUID() string { return n.uuid }
@@ -309,6 +317,9 @@ func (n *Node) start(ctx context.Context) (err error) {
 			return err
 		}
 		spec.bootstrap = &raft.Configuration{Servers: []raft.Server{{ID: serverID(n.id), Address: raft.ServerAddress(n.cfg.RaftAddr), Suffrage: raft.Voter}}}
+		if err := n.fsm.bootstrapped(n.id); err != nil {
+			return err
+		}
 		n.logger.Info("bootstrapping a new cluster", "node_addr", n.cfg.RaftAddr, "data_groups", n.cfg.DataGroups)
 	}
 	g, err := openGroup(spec, n.id, n.cfg.Raft, n.netw, n.cfg.Logger, n.onMetaLeader)
@@ -431,8 +442,6 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		if g := n.metaGroup(); g != nil {
 			if err := g.transferLeadership(); err != nil {
 				n.logger.Warn("handing over metadata leadership failed", "err", err)
-			} else if id, _ := g.leader(); id != 0 && id != n.id {
-				n.logger.Info("metadata leadership handed over", "leader", id)
 			}
 		}
 		n.cancel()

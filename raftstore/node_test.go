@@ -431,3 +431,26 @@ func TestNodeWipedDiskRefused(t *testing.T) {
 }
 
 func raftAddr(c *clusterNode) raft.ServerAddress { return raft.ServerAddress(c.addr) }
+
+// TestNodeTransferLeadership: asked on a follower, the metadata leadership moves to the
+// requested voter.
+func TestNodeTransferLeadership(t *testing.T) {
+	tc := newTestCluster(t, 3, nil)
+	tc.voters(3)
+	l := tc.leader(10 * time.Second)
+	var target *clusterNode
+	for _, c := range tc.others(l) {
+		target = c
+	}
+	asker := tc.others(l)[0]
+	got, err := asker.node.TransferLeadership(context.Background(), target.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != target.id {
+		t.Fatalf("new leader %d, want %d", got, target.id)
+	}
+	if nl := tc.leader(10 * time.Second); nl != target {
+		t.Fatalf("leader is node %d, want %d", nl.id, target.id)
+	}
+}

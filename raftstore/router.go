@@ -1,6 +1,8 @@
 package raftstore
 
 import (
+	"context"
+
 	"github.com/chronik-stream/chronik/broker/kafka"
 )
 
@@ -47,25 +49,20 @@ func (v kafkaView) Coordinator() (kafka.Broker, bool) {
 }
 
 func (v kafkaView) Partition(topic string, partition int32) (int32, []int32) {
-	leader := int32(-1)
-	var replicas []int32
-	v.n.fsm.view(func(s *ClusterState) {
-		g, ok := s.Group(s.GroupOf(topic, partition))
-		if !ok {
-			return
-		}
-		for _, r := range g.Replicas {
-			replicas = append(replicas, int32(r))
-		}
-		if g.Leader != 0 {
-			leader = int32(g.Leader)
-		}
-	})
-	if id := v.n.Leader(); leader < 0 && id != 0 {
-		leader = int32(id) // level 1: the metadata leader serves every partition
+	var gi DataGroupInfo
+	ok := false
+	v.n.fsm.view(func(s *ClusterState) { gi, ok = s.Group(s.GroupOf(topic, partition)) })
+	if !ok {
+		return -1, nil
 	}
-	return leader, replicas
+	replicas := make([]int32, 0, len(gi.Replicas))
+	for _, r := range gi.Replicas {
+		replicas = append(replicas, int32(r))
+	}
+	return v.n.data.partitionLeader(gi), replicas
 }
+
+func (v kafkaView) SyncMetadata(ctx context.Context) error { return v.n.SyncMetadata(ctx) }
 
 func (v kafkaView) Log(topic string, partition int32) (kafka.PartitionLog, error) {
 	l, err := v.n.data.log(topic, partition)

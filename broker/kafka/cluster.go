@@ -1,6 +1,8 @@
 package kafka
 
 import (
+	"context"
+
 	"github.com/chronik-stream/chronik/broker/storage"
 )
 
@@ -32,6 +34,9 @@ type Cluster interface {
 	Coordinator() (b Broker, ok bool)
 	// Partition returns the leader (-1 when unknown) and replicas of a partition.
 	Partition(topic string, partition int32) (leader int32, replicas []int32)
+	// SyncMetadata waits (briefly) until this node's metadata includes every change committed
+	// before the call, so that Metadata answered here shows what other nodes acknowledged.
+	SyncMetadata(ctx context.Context) error
 	// Log returns the log of a partition this node leads. Errors wrap kerr codes
 	// (NOT_LEADER_OR_FOLLOWER when another node leads it or the leader is not ready yet).
 	Log(topic string, partition int32) (PartitionLog, error)

@@ -26,6 +26,13 @@ const (
 
 func (s *Server) handleMetadata(ctx context.Context, r *kmsg.MetadataRequest) *kmsg.MetadataResponse {
 	resp := r.ResponseKind().(*kmsg.MetadataResponse)
+	if s.deps.Cluster != nil {
+		// Show every change acknowledged anywhere in the cluster (e.g. a topic just created
+		// through another node); on failure answer from what this node has.
+		if err := s.deps.Cluster.SyncMetadata(ctx); err != nil {
+			s.logger.Debug("metadata sync failed; answering from local state", "err", err)
+		}
+	}
 	for _, br := range s.brokers() {
 		b := kmsg.NewMetadataResponseBroker()
 		b.NodeID, b.Host, b.Port = br.NodeID, br.Host, br.Port

@@ -37,6 +37,17 @@ func (t *topicManager) brokers() int16 {
 	return 1
 }
 
+// sync makes this node's metadata include every change committed in the cluster before a
+// check-then-act on it (cluster mode; best effort).
+func (t *topicManager) sync(ctx context.Context) {
+	if t.cluster == nil {
+		return
+	}
+	if err := t.cluster.SyncMetadata(ctx); err != nil {
+		t.logger.Debug("metadata sync failed; using local state", "err", err)
+	}
+}
+
 // validateTopicName checks Kafka's topic naming rules.
 func validateTopicName(name string) error {
 	switch {
@@ -180,6 +191,7 @@ func (t *topicManager) create(ctx context.Context, r createRequest, validateOnly
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.sync(ctx)
 	if _, ok := t.meta.Topic(r.name); ok {
 		return meta.Topic{}, errorf(kerr.TopicAlreadyExists, "topic '%s' already exists", r.name)
 	}
@@ -201,6 +213,7 @@ func (t *topicManager) create(ctx context.Context, r createRequest, validateOnly
 func (t *topicManager) delete(ctx context.Context, name string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.sync(ctx)
 	if _, ok := t.meta.Topic(name); !ok {
 		return errorf(kerr.UnknownTopicOrPartition, "topic '%s' does not exist", name)
 	}
@@ -224,6 +237,7 @@ func (t *topicManager) delete(ctx context.Context, name string) error {
 func (t *topicManager) addPartitions(ctx context.Context, name string, total int32, validateOnly bool) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.sync(ctx)
 	tp, ok := t.meta.Topic(name)
 	if !ok {
 		return errorf(kerr.UnknownTopicOrPartition, "topic '%s' does not exist", name)
@@ -264,6 +278,7 @@ func (t *topicManager) addPartitions(ctx context.Context, name string, total int
 func (t *topicManager) setConfigs(ctx context.Context, name string, validateOnly bool, mutate func(cur map[string]string) (map[string]string, error)) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.sync(ctx)
 	tp, ok := t.meta.Topic(name)
 	if !ok {
 		return errorf(kerr.UnknownTopicOrPartition, "topic '%s' does not exist", name)

@@ -30,6 +30,7 @@ type Option func(*startOptions)
 type startOptions struct {
 	grpcOpts     []grpc.ServerOption
 	grpcServices []func(*grpc.Server)
+	cluster      func(ClusterEnv) (Cluster, error) // cluster.go: WithCluster
 }
 
 // WithGRPCServerOptions passes options (message size limits, keepalive …) to the node's
@@ -83,7 +84,7 @@ func (g *grpcServer) listen(n *Node) error {
 	if err != nil {
 		return fmt.Errorf("grpc listener on %s (cluster.node_addr): %w", addr, err)
 	}
-	src := &standaloneSource{n: n, events: g.events, info: g.nodeInfo(n, ln.Addr())}
+	src := &nodeSource{n: n, events: g.events, info: g.nodeInfo(n, ln.Addr())}
 	cs, err := console.NewServer(console.Config{
 		Source:     src,
 		Admin:      standaloneAdmin{n},
@@ -111,10 +112,14 @@ func (g *grpcServer) nodeInfo(n *Node, bound net.Addr) console.NodeInfo {
 	if host, port, err := net.SplitHostPort(nodeAddr); err == nil && port == "0" {
 		nodeAddr = net.JoinHostPort(host, portOf(bound))
 	}
+	mode := console.ModeStandalone
+	if n.cluster != nil {
+		mode = console.ModeCluster
+	}
 	return console.NodeInfo{
 		ID:                   uint64(cfg.KafkaNodeID()),
 		ClusterID:            clusterID,
-		Mode:                 console.ModeStandalone,
+		Mode:                 mode,
 		KafkaAddr:            net.JoinHostPort(cfg.EffectiveAdvertisedHost(), portOf(n.kafkaLn.Addr())),
 		HTTPAddr:             n.httpLn.Addr().String(),
 		NodeAddr:             nodeAddr,
@@ -198,31 +203,84 @@ func (n *Node) NodeAddr() string { return n.grpc.ln.Addr().String() }
 // Events is the node's console events ring (append leader changes, migration steps …).
 func (n *Node) Events() *console.Events { return n.grpc.events }
 
-// standaloneSource shows a single node as the whole cluster and its leader.
-type standaloneSource struct {
+// nodeSource feeds the console from this node. Standalone, the node is the whole cluster and
+// its leader; in cluster mode (n.cluster set) members, leader, partition leaders and group
+// counts come from the cluster, and what this node cannot know is reported as unknown.
+type nodeSource struct {
 	n      *Node
 	events *console.Events
 	info   console.NodeInfo
 }
 
-func (s *standaloneSource) Node() console.NodeInfo { return s.info }
+func (s *nodeSource) Node() console.NodeInfo { return s.info }
 
-func (s *standaloneSource) Members() []console.Member {
-	return []console.Member{{
-		ID: s.info.ID, Addr: s.info.NodeAddr, KafkaAddr: s.info.KafkaAddr,
-		Role: console.RoleLeader, Voter: true,
-	}}
+func (s *nodeSource) Members() []console.Member {
+	if s.n.cluster == nil {
+		return []console.Member{{
+			ID: s.info.ID, Addr: s.info.NodeAddr, KafkaAddr: s.info.KafkaAddr,
+			Role: console.RoleLeader, Voter: true,
+		}}
+	}
+	kafkaAddrs := map[uint64]string{}
+	if kc := s.n.kafkaCluster(); kc != nil {
+		for _, b := range kc.Brokers() {
+			kafkaAddrs[uint64(b.NodeID)] = net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
+		}
+	}
+	var out []console.Member
+	for _, m := range s.n.cluster.Status().Members() {
+		role := roleOf(m.State)
+		out = append(out, console.Member{
+			ID: m.NodeID, Addr: m.Addr, KafkaAddr: kafkaAddrs[m.NodeID], Role: role,
+			Voter: role != console.RoleNonvoter, LastContact: -1, ReplicationLag: -1,
+		})
+	}
+	return out
 }
 
-func (s *standaloneSource) Leader() (uint64, bool) { return s.info.ID, true }
+// roleOf maps an /admin/cluster/members state to a console role.
+func roleOf(state string) console.Role {
+	switch state {
+	case "leader":
+		return console.RoleLeader
+	case "follower":
+		return console.RoleFollower
+	case "candidate":
+		return console.RoleCandidate
+	case "nonvoter":
+		return console.RoleNonvoter
+	case "shutdown":
+		return console.RoleShutdown
+	}
+	return console.RoleUnknown
+}
 
-func (s *standaloneSource) Topics() []console.Topic {
+func (s *nodeSource) Leader() (uint64, bool) {
+	if s.n.cluster == nil {
+		return s.info.ID, true
+	}
+	m, ok := s.n.cluster.Status().Leader()
+	return m.NodeID, ok
+}
+
+func (s *nodeSource) Topics() []console.Topic {
+	kc := s.n.kafkaCluster()
 	ts := s.n.meta.Topics()
 	out := make([]console.Topic, 0, len(ts))
 	for _, t := range ts {
 		ct := console.Topic{Name: t.Name, ReplicationFactor: t.ReplicationFactor}
 		for p := range t.Partitions {
-			cp := console.Partition{Partition: p, Leader: s.info.ID, Replicas: []uint64{s.info.ID}}
+			cp := console.Partition{Partition: p, Leader: s.info.ID, Replicas: []uint64{s.info.ID}, HighWatermark: -1, LogStartOffset: -1}
+			if kc != nil {
+				leader, replicas := kc.Partition(t.Name, p)
+				cp.Leader, cp.Replicas = 0, nil
+				if leader >= 0 {
+					cp.Leader = uint64(leader)
+				}
+				for _, r := range replicas {
+					cp.Replicas = append(cp.Replicas, uint64(r))
+				}
+			}
 			if l, ok := s.n.logs.Get(t.Name, p); ok {
 				cp.HighWatermark, cp.LogStartOffset = l.HighWatermark(), l.LogStartOffset()
 			}
@@ -233,7 +291,7 @@ func (s *standaloneSource) Topics() []console.Topic {
 	return out
 }
 
-func (s *standaloneSource) CommittedOffsets() map[console.TopicPartition]int64 {
+func (s *nodeSource) CommittedOffsets() map[console.TopicPartition]int64 {
 	out := map[console.TopicPartition]int64{}
 	for _, g := range s.n.meta.Groups() {
 		for _, o := range s.n.meta.GroupOffsets(g.Name) {
@@ -245,19 +303,24 @@ func (s *standaloneSource) CommittedOffsets() map[console.TopicPartition]int64 {
 	return out
 }
 
-func (s *standaloneSource) GroupCounts() map[string]int { return s.n.groups.GroupCount() }
+func (s *nodeSource) GroupCounts() map[string]int {
+	if s.n.cluster != nil {
+		return s.n.cluster.Groups().GroupCount()
+	}
+	return s.n.groups.GroupCount()
+}
 
-func (s *standaloneSource) Migration() []console.MigrationNode {
+func (s *nodeSource) Migration() []console.MigrationNode {
 	return []console.MigrationNode{console.StandaloneMigration(s.info.ID, s.info.WALDir, s.info.WALFormat)}
 }
 
-func (s *standaloneSource) DiskStats() (int, int64) { return brokerSource{s.n}.DiskStats() }
+func (s *nodeSource) DiskStats() (int, int64) { return brokerSource{s.n}.DiskStats() }
 
-func (s *standaloneSource) Events() *console.Events { return s.events }
+func (s *nodeSource) Events() *console.Events { return s.events }
 
-// Changes: every partition log and the metadata log (topic, group and offset changes) signal
-// their next high watermark advance.
-func (s *standaloneSource) Changes() []<-chan struct{} {
+// Changes: every partition log and the metadata log (topic, group and offset changes; standalone
+// only) signal their next high watermark advance.
+func (s *nodeSource) Changes() []<-chan struct{} {
 	logs := s.n.logs.Logs()
 	out := make([]<-chan struct{}, 0, len(logs)+1)
 	if ml := s.n.meta.Log(); ml != nil {

@@ -36,6 +36,7 @@ type Node struct {
 	kafka    *kafka.Server
 	http     *http.Server
 	grpc     *grpcServer // console API (and Raft in cluster mode) on cluster.node_addr; grpc.go
+	cluster  Cluster     // cluster.go: Raft mode (WithCluster); nil standalone
 
 	kafkaLn net.Listener
 	httpLn  net.Listener
@@ -84,18 +85,29 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 	n.logs = storage.NewManager(walDir, logger, smetrics)
 	closers = append(closers, n.logs.Close)
 
-	n.meta, err = meta.Open(filepath.Join(walDir, "__meta"), cfg.WALFormat, logger, smetrics)
-	if err != nil {
-		return nil, fmt.Errorf("opening metadata log in %s: %w", filepath.Join(walDir, "__meta"), err)
-	}
-	closers = append(closers, n.meta.Close)
-
-	n.groups = groups.NewCoordinator(groups.Config{
+	gcfg := groups.Config{
 		TopicExists: func(topic string, partition int32) bool {
 			t, ok := n.meta.Topic(topic)
 			return ok && partition >= 0 && partition < t.Partitions
 		},
-	}, n.meta, logger, n.registry)
+	}
+	if open := n.grpc.opts.cluster; open != nil { // cluster.go: replicated metadata and groups
+		if err := n.openCluster(open, smetrics, gcfg); err != nil {
+			return nil, err
+		}
+		closers = append(closers, func() error { return n.shutdownCluster(context.Background()) })
+	} else {
+		n.meta, err = meta.Open(filepath.Join(walDir, "__meta"), cfg.WALFormat, logger, smetrics)
+		if err != nil {
+			return nil, fmt.Errorf("opening metadata log in %s: %w", filepath.Join(walDir, "__meta"), err)
+		}
+	}
+	closers = append(closers, n.meta.Close)
+
+	n.groups = groups.NewCoordinator(gcfg, n.meta, logger, n.registry)
+	if n.cluster != nil {
+		n.groups.Close() // the cluster's coordinator serves the group APIs
+	}
 	closers = append(closers, func() error { n.groups.Close(); return nil })
 
 	n.kafka, err = kafka.NewServer(kafka.Config{
@@ -104,13 +116,13 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 		AdvertisedPort:           int32(cfg.KafkaPort),
 		AutoCreateTopics:         cfg.AutoCreateTopics,
 		DefaultPartitions:        cfg.DefaultPartitions,
-		DefaultReplicationFactor: 1, // one node: a larger default would refuse every CreateTopics
+		DefaultReplicationFactor: n.defaultReplicationFactor(),
 		WALFormat:                cfg.WALFormat,
 		SegmentBytes:             cfg.SegmentBytes,
 		SegmentMs:                cfg.SegmentMs,
 		RetentionMs:              cfg.RetentionMs,
 		RetentionBytes:           cfg.RetentionBytes,
-	}, kafka.Deps{Logs: n.logs, Meta: n.meta, Groups: n.groups}, logger, n.registry)
+	}, kafka.Deps{Logs: n.logs, Meta: n.meta, Groups: n.groupsAPI(), Cluster: n.kafkaCluster()}, logger, n.registry)
 	if err != nil {
 		return nil, fmt.Errorf("configuring the kafka server: %w", err)
 	}
@@ -119,8 +131,11 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 	}
 
 	n.registry.MustRegister(httpapi.NewBrokerCollector(brokerSource{n}))
-	api := httpapi.NewServer(httpapi.Config{AdminToken: cfg.AdminToken}, standaloneStatus{n}, n.registry, logger)
+	api := httpapi.NewServer(httpapi.Config{AdminToken: cfg.AdminToken}, n.status(), n.registry, logger)
 	n.registerAdmin(api) // admin.go: /admin/set-hwm, /admin/backup
+	if n.cluster != nil {
+		n.cluster.RegisterAdmin(api)
+	}
 
 	kafkaAddr := net.JoinHostPort(cfg.BindHost, strconv.Itoa(cfg.KafkaPort))
 	if n.kafkaLn, err = net.Listen("tcp", kafkaAddr); err != nil {
@@ -136,6 +151,9 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 		return nil, err
 	}
 	closers = append(closers, n.grpc.closeListener)
+	if err := n.startCluster(ctx); err != nil {
+		return nil, err
+	}
 	n.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
 
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -144,6 +162,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 	n.goRun("retention", func() error { n.logs.Run(runCtx); return nil })
 	n.goRun("kafka", func() error { return n.kafka.Serve(runCtx, n.kafkaLn) })
 	n.goRun("grpc", func() error { return n.grpc.serve(runCtx) })
+	n.goRun("cluster", func() error { return n.watchCluster(runCtx) })
 	n.goRun("http", func() error {
 		if err := n.http.Serve(n.httpLn); !errors.Is(err, http.ErrServerClosed) {
 			return err
@@ -201,13 +220,14 @@ func (n *Node) Err() error {
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.stopOnce.Do(func() {
 		n.logger.Info("shutting down: finishing in-flight requests")
-		n.cancel() // the Kafka server stops accepting and drains; loops stop
+		cerr := n.shutdownCluster(ctx) // cluster.go: hand leadership over, stop the Raft groups
+		n.cancel()                     // the Kafka server stops accepting and drains; loops stop
 		herr := n.http.Shutdown(ctx)
 		n.wg.Wait()
 		n.groups.Close()
 		merr := n.meta.Close()
 		lerr := n.logs.Close()
-		n.stopErr = errors.Join(herr, merr, lerr, n.dirLock.Release())
+		n.stopErr = errors.Join(cerr, herr, merr, lerr, n.dirLock.Release())
 		if n.stopErr == nil {
 			n.logger.Info("shutdown complete: all logs fsynced and closed")
 		}

@@ -32,7 +32,12 @@ func (b brokerSource) HighWatermarks() []httpapi.PartitionHWM {
 	return out
 }
 
-func (b brokerSource) ClusterNodes() int { return 1 }
+func (b brokerSource) ClusterNodes() int {
+	if b.n.cluster != nil {
+		return b.n.cluster.ClusterNodes()
+	}
+	return 1
+}
 
 func (b brokerSource) DiskStats() (segments int, bytes int64) {
 	for _, pl := range b.n.logs.Logs() {

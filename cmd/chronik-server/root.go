@@ -7,12 +7,11 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "chronik-server",
 		Short: "Chronik Stream: a Kafka-compatible streaming broker with Raft clustering",
-		Args:  cobra.NoArgs,
 		// `chronik-server --version` prints the same line as `chronik-server version`.
 		Version: displayVersion(),
 	}
 	root.SetVersionTemplate(versionLine() + "\n")
-	root.AddCommand(newVersionCmd(), newStartCmd())
+	root.AddCommand(newVersionCmd(), newStartCmd(), newClusterCmd()) // cluster.go: Raft mode
 	addDebugCmds(root)
 	addMigrationCmds(root) // migrate.go: migrate-wal, backup, restore
 	return root

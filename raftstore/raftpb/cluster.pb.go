@@ -522,6 +522,182 @@ func (*RemoveResponse) Descriptor() ([]byte, []int) {
 	return file_cluster_proto_rawDescGZIP(), []int{8}
 }
 
+type ReadIndexRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadIndexRequest) Reset() {
+	*x = ReadIndexRequest{}
+	mi := &file_cluster_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadIndexRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadIndexRequest) ProtoMessage() {}
+
+func (x *ReadIndexRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadIndexRequest.ProtoReflect.Descriptor instead.
+func (*ReadIndexRequest) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ReadIndexRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+type ReadIndexResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadIndexResponse) Reset() {
+	*x = ReadIndexResponse{}
+	mi := &file_cluster_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadIndexResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadIndexResponse) ProtoMessage() {}
+
+func (x *ReadIndexResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadIndexResponse.ProtoReflect.Descriptor instead.
+func (*ReadIndexResponse) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ReadIndexResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+type TransferLeadershipRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TargetNodeId  uint64                 `protobuf:"varint,1,opt,name=target_node_id,json=targetNodeId,proto3" json:"target_node_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferLeadershipRequest) Reset() {
+	*x = TransferLeadershipRequest{}
+	mi := &file_cluster_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferLeadershipRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferLeadershipRequest) ProtoMessage() {}
+
+func (x *TransferLeadershipRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferLeadershipRequest.ProtoReflect.Descriptor instead.
+func (*TransferLeadershipRequest) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *TransferLeadershipRequest) GetTargetNodeId() uint64 {
+	if x != nil {
+		return x.TargetNodeId
+	}
+	return 0
+}
+
+type TransferLeadershipResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LeaderId      uint64                 `protobuf:"varint,1,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferLeadershipResponse) Reset() {
+	*x = TransferLeadershipResponse{}
+	mi := &file_cluster_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferLeadershipResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferLeadershipResponse) ProtoMessage() {}
+
+func (x *TransferLeadershipResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferLeadershipResponse.ProtoReflect.Descriptor instead.
+func (*TransferLeadershipResponse) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *TransferLeadershipResponse) GetLeaderId() uint64 {
+	if x != nil {
+		return x.LeaderId
+	}
+	return 0
+}
+
 var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
@@ -559,12 +735,22 @@ const file_cluster_proto_rawDesc = "" +
 	"\tleader_id\x18\a \x01(\x04R\bleaderId\"(\n" +
 	"\rRemoveRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\"\x10\n" +
-	"\x0eRemoveResponse2\xc8\x02\n" +
+	"\x0eRemoveResponse\"(\n" +
+	"\x10ReadIndexRequest\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\")\n" +
+	"\x11ReadIndexResponse\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"A\n" +
+	"\x19TransferLeadershipRequest\x12$\n" +
+	"\x0etarget_node_id\x18\x01 \x01(\x04R\ftargetNodeId\"9\n" +
+	"\x1aTransferLeadershipResponse\x12\x1b\n" +
+	"\tleader_id\x18\x01 \x01(\x04R\bleaderId2\x8b\x04\n" +
 	"\x0eClusterService\x12C\n" +
 	"\x04Join\x12\x1c.chronik.raft.v1.JoinRequest\x1a\x1d.chronik.raft.v1.JoinResponse\x12L\n" +
 	"\aPropose\x12\x1f.chronik.raft.v1.ProposeRequest\x1a .chronik.raft.v1.ProposeResponse\x12X\n" +
 	"\vGroupStatus\x12#.chronik.raft.v1.GroupStatusRequest\x1a$.chronik.raft.v1.GroupStatusResponse\x12I\n" +
-	"\x06Remove\x12\x1e.chronik.raft.v1.RemoveRequest\x1a\x1f.chronik.raft.v1.RemoveResponseB4Z2github.com/chronik-stream/chronik/raftstore/raftpbb\x06proto3"
+	"\x06Remove\x12\x1e.chronik.raft.v1.RemoveRequest\x1a\x1f.chronik.raft.v1.RemoveResponse\x12R\n" +
+	"\tReadIndex\x12!.chronik.raft.v1.ReadIndexRequest\x1a\".chronik.raft.v1.ReadIndexResponse\x12m\n" +
+	"\x12TransferLeadership\x12*.chronik.raft.v1.TransferLeadershipRequest\x1a+.chronik.raft.v1.TransferLeadershipResponseB4Z2github.com/chronik-stream/chronik/raftstore/raftpbb\x06proto3"
 
 var (
 	file_cluster_proto_rawDescOnce sync.Once
@@ -578,34 +764,42 @@ func file_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_proto_rawDescData
 }
 
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_cluster_proto_goTypes = []any{
-	(*NodeInfo)(nil),            // 0: chronik.raft.v1.NodeInfo
-	(*JoinRequest)(nil),         // 1: chronik.raft.v1.JoinRequest
-	(*JoinResponse)(nil),        // 2: chronik.raft.v1.JoinResponse
-	(*ProposeRequest)(nil),      // 3: chronik.raft.v1.ProposeRequest
-	(*ProposeResponse)(nil),     // 4: chronik.raft.v1.ProposeResponse
-	(*GroupStatusRequest)(nil),  // 5: chronik.raft.v1.GroupStatusRequest
-	(*GroupStatusResponse)(nil), // 6: chronik.raft.v1.GroupStatusResponse
-	(*RemoveRequest)(nil),       // 7: chronik.raft.v1.RemoveRequest
-	(*RemoveResponse)(nil),      // 8: chronik.raft.v1.RemoveResponse
+	(*NodeInfo)(nil),                   // 0: chronik.raft.v1.NodeInfo
+	(*JoinRequest)(nil),                // 1: chronik.raft.v1.JoinRequest
+	(*JoinResponse)(nil),               // 2: chronik.raft.v1.JoinResponse
+	(*ProposeRequest)(nil),             // 3: chronik.raft.v1.ProposeRequest
+	(*ProposeResponse)(nil),            // 4: chronik.raft.v1.ProposeResponse
+	(*GroupStatusRequest)(nil),         // 5: chronik.raft.v1.GroupStatusRequest
+	(*GroupStatusResponse)(nil),        // 6: chronik.raft.v1.GroupStatusResponse
+	(*RemoveRequest)(nil),              // 7: chronik.raft.v1.RemoveRequest
+	(*RemoveResponse)(nil),             // 8: chronik.raft.v1.RemoveResponse
+	(*ReadIndexRequest)(nil),           // 9: chronik.raft.v1.ReadIndexRequest
+	(*ReadIndexResponse)(nil),          // 10: chronik.raft.v1.ReadIndexResponse
+	(*TransferLeadershipRequest)(nil),  // 11: chronik.raft.v1.TransferLeadershipRequest
+	(*TransferLeadershipResponse)(nil), // 12: chronik.raft.v1.TransferLeadershipResponse
 }
 var file_cluster_proto_depIdxs = []int32{
-	0, // 0: chronik.raft.v1.JoinRequest.node:type_name -> chronik.raft.v1.NodeInfo
-	0, // 1: chronik.raft.v1.JoinResponse.members:type_name -> chronik.raft.v1.NodeInfo
-	1, // 2: chronik.raft.v1.ClusterService.Join:input_type -> chronik.raft.v1.JoinRequest
-	3, // 3: chronik.raft.v1.ClusterService.Propose:input_type -> chronik.raft.v1.ProposeRequest
-	5, // 4: chronik.raft.v1.ClusterService.GroupStatus:input_type -> chronik.raft.v1.GroupStatusRequest
-	7, // 5: chronik.raft.v1.ClusterService.Remove:input_type -> chronik.raft.v1.RemoveRequest
-	2, // 6: chronik.raft.v1.ClusterService.Join:output_type -> chronik.raft.v1.JoinResponse
-	4, // 7: chronik.raft.v1.ClusterService.Propose:output_type -> chronik.raft.v1.ProposeResponse
-	6, // 8: chronik.raft.v1.ClusterService.GroupStatus:output_type -> chronik.raft.v1.GroupStatusResponse
-	8, // 9: chronik.raft.v1.ClusterService.Remove:output_type -> chronik.raft.v1.RemoveResponse
-	6, // [6:10] is the sub-list for method output_type
-	2, // [2:6] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	0,  // 0: chronik.raft.v1.JoinRequest.node:type_name -> chronik.raft.v1.NodeInfo
+	0,  // 1: chronik.raft.v1.JoinResponse.members:type_name -> chronik.raft.v1.NodeInfo
+	1,  // 2: chronik.raft.v1.ClusterService.Join:input_type -> chronik.raft.v1.JoinRequest
+	3,  // 3: chronik.raft.v1.ClusterService.Propose:input_type -> chronik.raft.v1.ProposeRequest
+	5,  // 4: chronik.raft.v1.ClusterService.GroupStatus:input_type -> chronik.raft.v1.GroupStatusRequest
+	7,  // 5: chronik.raft.v1.ClusterService.Remove:input_type -> chronik.raft.v1.RemoveRequest
+	9,  // 6: chronik.raft.v1.ClusterService.ReadIndex:input_type -> chronik.raft.v1.ReadIndexRequest
+	11, // 7: chronik.raft.v1.ClusterService.TransferLeadership:input_type -> chronik.raft.v1.TransferLeadershipRequest
+	2,  // 8: chronik.raft.v1.ClusterService.Join:output_type -> chronik.raft.v1.JoinResponse
+	4,  // 9: chronik.raft.v1.ClusterService.Propose:output_type -> chronik.raft.v1.ProposeResponse
+	6,  // 10: chronik.raft.v1.ClusterService.GroupStatus:output_type -> chronik.raft.v1.GroupStatusResponse
+	8,  // 11: chronik.raft.v1.ClusterService.Remove:output_type -> chronik.raft.v1.RemoveResponse
+	10, // 12: chronik.raft.v1.ClusterService.ReadIndex:output_type -> chronik.raft.v1.ReadIndexResponse
+	12, // 13: chronik.raft.v1.ClusterService.TransferLeadership:output_type -> chronik.raft.v1.TransferLeadershipResponse
+	8,  // [8:14] is the sub-list for method output_type
+	2,  // [2:8] is the sub-list for method input_type
+	2,  // [2:2] is the sub-list for extension type_name
+	2,  // [2:2] is the sub-list for extension extendee
+	0,  // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -619,7 +813,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

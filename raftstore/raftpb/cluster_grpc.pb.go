@@ -22,10 +22,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ClusterService_Join_FullMethodName        = "/chronik.raft.v1.ClusterService/Join"
-	ClusterService_Propose_FullMethodName     = "/chronik.raft.v1.ClusterService/Propose"
-	ClusterService_GroupStatus_FullMethodName = "/chronik.raft.v1.ClusterService/GroupStatus"
-	ClusterService_Remove_FullMethodName      = "/chronik.raft.v1.ClusterService/Remove"
+	ClusterService_Join_FullMethodName               = "/chronik.raft.v1.ClusterService/Join"
+	ClusterService_Propose_FullMethodName            = "/chronik.raft.v1.ClusterService/Propose"
+	ClusterService_GroupStatus_FullMethodName        = "/chronik.raft.v1.ClusterService/GroupStatus"
+	ClusterService_Remove_FullMethodName             = "/chronik.raft.v1.ClusterService/Remove"
+	ClusterService_ReadIndex_FullMethodName          = "/chronik.raft.v1.ClusterService/ReadIndex"
+	ClusterService_TransferLeadership_FullMethodName = "/chronik.raft.v1.ClusterService/TransferLeadership"
 )
 
 // ClusterServiceClient is the client API for ClusterService service.
@@ -47,6 +49,13 @@ type ClusterServiceClient interface {
 	GroupStatus(ctx context.Context, in *GroupStatusRequest, opts ...grpc.CallOption) (*GroupStatusResponse, error)
 	// Remove removes a node from the cluster (metadata state and every Raft group).
 	Remove(ctx context.Context, in *RemoveRequest, opts ...grpc.CallOption) (*RemoveResponse, error)
+	// ReadIndex returns, from the metadata leader, an index such that once a node's metadata
+	// state machine has applied it, that node's reads include every change committed before the
+	// call (linearizable metadata reads on followers).
+	ReadIndex(ctx context.Context, in *ReadIndexRequest, opts ...grpc.CallOption) (*ReadIndexResponse, error)
+	// TransferLeadership hands the metadata leadership to target_node_id (0: any up-to-date
+	// voter); only the leader can, other nodes answer FAILED_PRECONDITION with a LeaderHint.
+	TransferLeadership(ctx context.Context, in *TransferLeadershipRequest, opts ...grpc.CallOption) (*TransferLeadershipResponse, error)
 }
 
 type clusterServiceClient struct {
@@ -97,6 +106,26 @@ func (c *clusterServiceClient) Remove(ctx context.Context, in *RemoveRequest, op
 	return out, nil
 }
 
+func (c *clusterServiceClient) ReadIndex(ctx context.Context, in *ReadIndexRequest, opts ...grpc.CallOption) (*ReadIndexResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReadIndexResponse)
+	err := c.cc.Invoke(ctx, ClusterService_ReadIndex_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) TransferLeadership(ctx context.Context, in *TransferLeadershipRequest, opts ...grpc.CallOption) (*TransferLeadershipResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TransferLeadershipResponse)
+	err := c.cc.Invoke(ctx, ClusterService_TransferLeadership_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClusterServiceServer is the server API for ClusterService service.
 // All implementations must embed UnimplementedClusterServiceServer
 // for forward compatibility.
@@ -116,6 +145,13 @@ type ClusterServiceServer interface {
 	GroupStatus(context.Context, *GroupStatusRequest) (*GroupStatusResponse, error)
 	// Remove removes a node from the cluster (metadata state and every Raft group).
 	Remove(context.Context, *RemoveRequest) (*RemoveResponse, error)
+	// ReadIndex returns, from the metadata leader, an index such that once a node's metadata
+	// state machine has applied it, that node's reads include every change committed before the
+	// call (linearizable metadata reads on followers).
+	ReadIndex(context.Context, *ReadIndexRequest) (*ReadIndexResponse, error)
+	// TransferLeadership hands the metadata leadership to target_node_id (0: any up-to-date
+	// voter); only the leader can, other nodes answer FAILED_PRECONDITION with a LeaderHint.
+	TransferLeadership(context.Context, *TransferLeadershipRequest) (*TransferLeadershipResponse, error)
 	mustEmbedUnimplementedClusterServiceServer()
 }
 
@@ -137,6 +173,12 @@ func (UnimplementedClusterServiceServer) GroupStatus(context.Context, *GroupStat
 }
 func (UnimplementedClusterServiceServer) Remove(context.Context, *RemoveRequest) (*RemoveResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Remove not implemented")
+}
+func (UnimplementedClusterServiceServer) ReadIndex(context.Context, *ReadIndexRequest) (*ReadIndexResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReadIndex not implemented")
+}
+func (UnimplementedClusterServiceServer) TransferLeadership(context.Context, *TransferLeadershipRequest) (*TransferLeadershipResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method TransferLeadership not implemented")
 }
 func (UnimplementedClusterServiceServer) mustEmbedUnimplementedClusterServiceServer() {}
 func (UnimplementedClusterServiceServer) testEmbeddedByValue()                        {}
@@ -231,6 +273,42 @@ func _ClusterService_Remove_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClusterService_ReadIndex_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadIndexRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).ReadIndex(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_ReadIndex_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).ReadIndex(ctx, req.(*ReadIndexRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_TransferLeadership_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransferLeadershipRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).TransferLeadership(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_TransferLeadership_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).TransferLeadership(ctx, req.(*TransferLeadershipRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ClusterService_ServiceDesc is the grpc.ServiceDesc for ClusterService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -253,6 +331,14 @@ var ClusterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Remove",
 			Handler:    _ClusterService_Remove_Handler,
+		},
+		{
+			MethodName: "ReadIndex",
+			Handler:    _ClusterService_ReadIndex_Handler,
+		},
+		{
+			MethodName: "TransferLeadership",
+			Handler:    _ClusterService_TransferLeadership_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
