@@ -23,12 +23,14 @@ const (
 	// dataCatchUpEntries is how far behind the leader's last index a data replica may be and
 	// still be promoted to voter.
 	dataCatchUpEntries = 1024
-	// Raft tuning of data groups, whose entries are produce payloads of up to a few MiB (a
-	// snapshot is cheap: hard links): dataTrailingLogs caps the entries kept after a snapshot (a
-	// follower further behind gets a snapshot), dataSnapshotThreshold the entries between
-	// snapshots, dataMaxAppendEntries the entries per AppendEntries RPC.
-	dataTrailingLogs      = 1024
-	dataSnapshotThreshold = 2048
+	// Raft tuning of data groups, whose entries are produce payloads of up to a few MiB, so
+	// that the Raft log (a second copy of the data) stays small; a snapshot is cheap (hard
+	// links). dataTrailingLogs caps the entries kept after a snapshot (a follower further behind
+	// gets a snapshot), dataSnapshotThreshold the entries between snapshots, checked every
+	// dataSnapshotInterval; dataMaxAppendEntries bounds the entries per AppendEntries RPC.
+	dataTrailingLogs      = 512
+	dataSnapshotThreshold = 1024
+	dataSnapshotInterval  = 5 * time.Second
 	dataMaxAppendEntries  = 128
 	// preferredLeaderDelay is how long a data-group leader waits after winning an election and
 	// between attempts before it hands leadership to the group's preferred leader.
@@ -160,6 +162,7 @@ func (d *dataGroups) start(gi DataGroupInfo) error {
 	rcfg := n.cfg.Raft
 	rcfg.TrailingLogs = min(rcfg.TrailingLogs, dataTrailingLogs)
 	rcfg.SnapshotThreshold = min(rcfg.SnapshotThreshold, dataSnapshotThreshold)
+	rcfg.SnapshotInterval = min(rcfg.SnapshotInterval, dataSnapshotInterval)
 	rcfg.MaxAppendEntries = min(rcfg.MaxAppendEntries, dataMaxAppendEntries)
 	rg, err := openGroup(spec, n.id, rcfg, n.netw, n.cfg.Logger, func(isLeader bool) { d.onLeader(dg, isLeader) })
 	if err != nil {

@@ -1,10 +1,12 @@
 package raftstore
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/hashicorp/raft"
 	wal "github.com/hashicorp/raft-wal"
@@ -50,6 +52,10 @@ func OpenLogStore(dir string, segmentSize int, logger *slog.Logger) (*LogStore, 
 		return nil, fmt.Errorf("opening raft log %s: %w", dir, err)
 	}
 	meta := &metadb.BoltMetaDB{}
+	if err := completeRotation(dir, segmentSize, meta, logger); err != nil {
+		_ = meta.Close()
+		return nil, fmt.Errorf("opening raft log %s: %w", dir, err)
+	}
 	w, err := wal.Open(dir,
 		wal.WithSegmentSize(segmentSize),
 		wal.WithMetaStore(meta),
@@ -103,4 +109,55 @@ func (f repairingFiler) Open(info types.SegmentInfo) (types.SegmentReader, error
 		return w, nil
 	}
 	return f.SegmentFiler.Open(info)
+}
+
+// completeRotation works around a second raft-wal v0.4.0 crash window: the append that fills a
+// segment writes its index block and fsyncs, and the WAL then records the seal and the next
+// segment in its metadata asynchronously. A crash in between leaves a tail segment that is
+// sealed on disk but not in the metadata; raft-wal recovers it as the tail and every later
+// append fails with "segment is sealed". This finishes that rotation in the metadata before
+// the WAL opens: the tail is recorded as sealed and an empty next segment is added (its file is
+// created by the WAL at open, as after any crash right after a rotation).
+func completeRotation(dir string, segmentSize int, meta *metadb.BoltMetaDB, logger *slog.Logger) error {
+	st, err := meta.Load(dir)
+	if err != nil {
+		return err
+	}
+	if len(st.Segments) == 0 {
+		return nil
+	}
+	tail := st.Segments[len(st.Segments)-1]
+	if !tail.SealTime.IsZero() {
+		return nil
+	}
+	sw, err := segment.NewFiler(dir, fs.New()).RecoverTail(tail)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("checking the tail segment %d: %w", tail.ID, err)
+	}
+	sealed, indexStart, err := sw.Sealed()
+	last := sw.LastIndex()
+	if cerr := sw.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || !sealed {
+		return err
+	}
+	now := time.Now()
+	tail.SealTime, tail.IndexStart, tail.MaxIndex = now, indexStart, last
+	st.Segments[len(st.Segments)-1] = tail
+	st.Segments = append(st.Segments, types.SegmentInfo{
+		ID: st.NextSegmentID, BaseIndex: last + 1, MinIndex: last + 1,
+		SizeLimit: uint32(segmentSize), Codec: wal.CodecBinaryV1, CreateTime: now,
+	})
+	st.NextSegmentID++
+	if err := meta.CommitState(st); err != nil {
+		return fmt.Errorf("recording the seal of segment %d: %w", tail.ID, err)
+	}
+	if logger != nil {
+		logger.Warn("raft log: completed a segment rotation interrupted by a crash", "dir", dir, "segment", tail.ID, "last_index", last)
+	}
+	return nil
 }

@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/hashicorp/raft-wal/metadb"
+	"github.com/hashicorp/raft-wal/segment"
 )
 
 // TestOpenLogStore: the WAL is created in a new directory with the configured segment size,
@@ -143,5 +146,69 @@ func TestLogStoreTailTruncationSurvivesReopen(t *testing.T) {
 	// Appends continue after the reopen.
 	if err := w.StoreLog(&raft.Log{Index: 26, Term: 2, Data: []byte("t2-26")}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLogStoreRecoversInterruptedRotation: a crash after the append that sealed a segment but
+// before raft-wal recorded the seal (its rotation is asynchronous) must not leave a log that
+// refuses every append ("segment is sealed").
+func TestLogStoreRecoversInterruptedRotation(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "raft_wal")
+	w, err := OpenLogStore(dir, 64<<10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 4<<10)
+	var i uint64
+	for i = 1; i <= 40; i++ { // 160 KiB through 64 KiB segments: at least two rotations
+		if err := w.StoreLog(&raft.Log{Index: i, Term: 1, Data: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Rewind the metadata to the crash window: the last sealed segment is the tail again.
+	meta := &metadb.BoltMetaDB{}
+	st, err := meta.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Segments) < 2 {
+		t.Fatalf("%d segments, want a rotation", len(st.Segments))
+	}
+	// The next segment did not exist yet either (its file is created after the metadata).
+	removed := st.Segments[len(st.Segments)-1]
+	if err := os.Remove(filepath.Join(dir, segment.FileName(removed))); err != nil {
+		t.Fatal(err)
+	}
+	st.Segments = st.Segments[:len(st.Segments)-1]
+	tail := &st.Segments[len(st.Segments)-1]
+	sealedMax := tail.MaxIndex
+	tail.SealTime, tail.IndexStart, tail.MaxIndex = time.Time{}, 0, 0
+	st.NextSegmentID--
+	if err := meta.CommitState(st); err != nil {
+		t.Fatal(err)
+	}
+	if err := meta.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	w, err = OpenLogStore(dir, 64<<10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if last, _ := w.LastIndex(); last != sealedMax {
+		t.Fatalf("last index %d after the crash, want %d (the sealed segment's)", last, sealedMax)
+	}
+	if err := w.StoreLog(&raft.Log{Index: sealedMax + 1, Term: 2, Data: []byte("after")}); err != nil {
+		t.Fatalf("append after an interrupted rotation: %v", err)
+	}
+	for j := uint64(1); j <= sealedMax+1; j++ {
+		var l raft.Log
+		if err := w.GetLog(j, &l); err != nil {
+			t.Fatalf("index %d: %v", j, err)
+		}
 	}
 }

@@ -109,7 +109,8 @@ func (f *metaFSM) Apply(l *raft.Log) any {
 // only advances the applied index, so that waiting for a membership change's index works.
 func (f *metaFSM) StoreConfiguration(index uint64, _ raft.Configuration) { f.setApplied(index) }
 
-// commandKind reads the kind (record key) and JSON value of a meta command batch.
+// commandKind reads the kind (record key) and JSON value of a meta command batch ("" when it
+// does not decode; Apply then reports the error).
 func commandKind(cmd []byte) (string, []byte) {
 	var b kmsg.RecordBatch
 	if err := b.ReadFrom(cmd); err != nil {
@@ -123,7 +124,7 @@ func commandKind(cmd []byte) (string, []byte) {
 }
 
 func (f *metaFSM) applyMeta(l *raft.Log, leader uint64, cmd []byte) any {
-	kind, value := commandKind(cmd)
+	kind, _ := commandKind(cmd)
 	var err error
 	switch kind {
 	case "delete_topic", "snapshot":
@@ -142,7 +143,6 @@ func (f *metaFSM) applyMeta(l *raft.Log, leader uint64, cmd []byte) any {
 			}
 		}
 		unlock()
-		_ = value
 	default:
 		err = f.store.Apply(cmd)
 	}

@@ -194,6 +194,19 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	n.peers = newPeerTracker()
 	n.coord = newGroupRouter(cfg.Groups, cfg.Meta, cfg.Logger)
 	n.data = newDataGroups(n)
+	// The metadata FSM exists from the start (views read it); Start gives it the __meta log.
+	n.fsm = newMetaFSM(n.store, nil, n.logger, metaHooks{
+		lockTopics:    func() func() { n.topicsMu.Lock(); return n.topicsMu.Unlock },
+		topicDeleted:  n.data.topicDeleted,
+		topicsChanged: n.data.topicsChanged,
+		leader: func() uint64 {
+			if g := n.metaGroup(); g != nil {
+				id, _ := g.leader()
+				return id
+			}
+			return 0
+		},
+	})
 	n.metrics = newNodeMetrics(n, cfg.Registerer)
 	return n, nil
 }
@@ -296,18 +309,7 @@ func (n *Node) start(ctx context.Context) (err error) {
 		return fmt.Errorf("opening the metadata log in %s: %w", metaDir, err)
 	}
 	closers = append(closers, n.mirror.Close)
-	n.fsm = newMetaFSM(n.store, n.mirror, n.logger, metaHooks{
-		lockTopics:    func() func() { n.topicsMu.Lock(); return n.topicsMu.Unlock },
-		topicDeleted:  n.data.topicDeleted,
-		topicsChanged: n.data.topicsChanged,
-		leader: func() uint64 {
-			if g := n.metaGroup(); g != nil {
-				id, _ := g.leader()
-				return id
-			}
-			return 0
-		},
-	})
+	n.fsm.mirror = n.mirror // before raft starts applying
 	n.store.SetProposer(n)
 
 	spec := groupSpec{name: MetaGroup, walDir: walDir, fsm: n.fsm, snaps: snaps}
@@ -478,9 +480,6 @@ func (n *Node) IsLeader() bool {
 
 // State returns a copy of the cluster state (members, data groups).
 func (n *Node) State() ClusterState {
-	if n.fsm == nil {
-		return newClusterState()
-	}
 	s, _ := n.fsm.state()
 	return s
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -452,5 +453,24 @@ func TestNodeTransferLeadership(t *testing.T) {
 	}
 	if nl := tc.leader(10 * time.Second); nl != target {
 		t.Fatalf("leader is node %d, want %d", nl.id, target.id)
+	}
+}
+
+// TestNodeConflictingLeader: a node that bootstrapped a cluster of its own and is restarted with
+// seeds of another cluster stops with ConflictingLeader instead of leading next to it.
+func TestNodeConflictingLeader(t *testing.T) {
+	a := newTestCluster(t, 1, nil)
+	stray := newClusterNode(t, 2, t.TempDir(), nil, a.faults, nil) // bootstraps its own cluster
+	waitFor(t, 10*time.Second, "the stray node to lead its own cluster", func() bool { return stray.node.IsLeader() })
+	stray.stop()
+	stray.seeds = []Seed{{ID: 1, Addr: a.nodes[0].addr}}
+	stray.start(nil)
+	select {
+	case err := <-stray.node.Fatal():
+		if !strings.Contains(err.Error(), "Node 2 failed to join cluster: ConflictingLeader") {
+			t.Fatalf("fatal error %q, want ConflictingLeader", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the stray node did not detect the conflicting cluster")
 	}
 }

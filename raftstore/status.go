@@ -68,6 +68,9 @@ func (n *Node) Members() []MemberStatus {
 				m.Lag = int64(ps.lag)
 			}
 		}
+		if id != leader && g.isLeader() && g.unreachable(s.ID) {
+			m.State = StateUnreachable // the leader's heartbeats to it fail
+		}
 	}
 	out := make([]MemberStatus, 0, len(byID))
 	for _, m := range byID {

@@ -6,6 +6,8 @@
 #   2. failover: KILLS times, under a background acks=all load, kill -9 the leader of data group
 #      data-1, time until another node leads it (polled from /metrics every 10 ms), restart the
 #      killed node and wait until the group has three voters again; prints p50/p99/max.
+# The cluster nodes keep at most 512 MiB per partition (retention_bytes) so that the failover
+# load does not fill the disk; the load itself is bounded to 4,000,000 records.
 # Usage: scripts/bench-cluster.sh [RECORDS] [SIZE] [KILLS]      (defaults 1000000 1024 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +35,7 @@ start_node() { # id seeds
   local i=$1
   "$work/chronik-server" cluster --node-id "$i" --seed-nodes "$2" --data-dir "$work/n$i" --bind-host 127.0.0.1 \
     --kafka-port "${kp[$i]}" --http-port "${hp[$i]}" --node-addr "127.0.0.1:${np[$i]}" --log-level warn \
+    --retention-bytes 536870912 --segment-bytes 134217728 \
     >>"$work/n$i.log" 2>&1 &
   pid[$i]=$!
   pids+=("$!")
@@ -86,7 +89,7 @@ printf 'ratio cluster/standalone: produce %.2fx, consume %.2fx\n' \
   "$(echo "$(field "$cluster" consume_mb_s) / $(field "$standalone" consume_mb_s)" | bc -l)"
 
 # Failover under load.
-"$work/kafkabench" -brokers "127.0.0.1:${kp[2]}" -records 100000000 -size "$size" -acks all -partitions 3 \
+"$work/kafkabench" -brokers "127.0.0.1:${kp[2]}" -records 4000000 -size "$size" -acks all -partitions 3 \
   -topic failover-load -label load >"$work/load.log" 2>&1 &
 load=$!
 pids+=("$load")

@@ -47,6 +47,9 @@ type Cluster interface {
 	// Fatal delivers an error after which this node cannot take part in the cluster (its join
 	// was refused): the node stops with it.
 	Fatal() <-chan error
+	// MetaLog is the metadata log (<data_dir>/wal/__meta) the cluster keeps (nil before Start):
+	// what an online backup captures next to the partition logs.
+	MetaLog() *storage.Log
 }
 
 // ClusterGroups is the consumer-group coordinator of a cluster node.
@@ -146,6 +149,14 @@ func (n *Node) watchCluster(runCtx context.Context) error {
 	case <-runCtx.Done():
 		return nil
 	}
+}
+
+// metaLog is the node's metadata log: the standalone store's, or the one the cluster keeps.
+func (n *Node) metaLog() *storage.Log {
+	if n.cluster != nil {
+		return n.cluster.MetaLog()
+	}
+	return n.meta.Log()
 }
 
 // shutdownCluster is the first step of Shutdown in cluster mode.

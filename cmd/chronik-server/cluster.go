@@ -147,7 +147,8 @@ func (c clusterNode) RegisterAdmin(api *httpapi.Server) { c.n.RegisterAdmin(api)
 func (c clusterNode) Shutdown(ctx context.Context) error {
 	return c.n.Shutdown(ctx)
 }
-func (c clusterNode) Fatal() <-chan error { return c.n.Fatal() }
+func (c clusterNode) Fatal() <-chan error   { return c.n.Fatal() }
+func (c clusterNode) MetaLog() *storage.Log { return c.n.MetaLog() }
 
 // RemoveNode, TransferLeadership and AddNode make clusterNode a console.Membership.
 func (c clusterNode) RemoveNode(ctx context.Context, id uint64) error { return c.n.RemoveNode(ctx, id) }
