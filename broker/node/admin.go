@@ -46,7 +46,15 @@ type setHWMError struct {
 // handleSetHWM sets a partition's high watermark. The high watermark of this
 // broker is the log end offset, so a lower offset truncates the log there
 // (see storage.Log.SetHighWatermark); a higher one is refused.
+// errSetHWMCluster refuses set-hwm on a cluster node.
+var errSetHWMCluster = errors.New("set-hwm is refused in cluster mode: it would truncate this replica only and make the replicas diverge; the high watermark of a replicated partition is the last offset its Raft group applied")
+
 func (n *Node) handleSetHWM(w http.ResponseWriter, r *http.Request) {
+	if n.cluster != nil {
+		// Truncating one replica's log outside Raft would make the replicas diverge.
+		httpapi.WriteError(w, http.StatusConflict, errSetHWMCluster.Error())
+		return
+	}
 	var req setHWMRequest
 	if !httpapi.DecodeJSON(w, r, &req) {
 		return
@@ -104,7 +112,7 @@ func (n *Node) handleSetHWM(w http.ResponseWriter, r *http.Request) {
 // connection, so a client never mistakes a partial archive for a whole one.
 func (n *Node) handleBackup(w http.ResponseWriter, r *http.Request) {
 	walDir := filepath.Join(n.cfg.DataDir, "wal")
-	cut, err := n.logs.CaptureCut(n.meta.Log())
+	cut, err := n.logs.CaptureCut(n.metaLog())
 	if err != nil {
 		httpapi.WriteError(w, http.StatusInternalServerError, err.Error())
 		return

@@ -323,7 +323,7 @@ func (s *nodeSource) Events() *console.Events { return s.events }
 func (s *nodeSource) Changes() []<-chan struct{} {
 	logs := s.n.logs.Logs()
 	out := make([]<-chan struct{}, 0, len(logs)+1)
-	if ml := s.n.meta.Log(); ml != nil {
+	if ml := s.n.metaLog(); ml != nil {
 		out = append(out, ml.Changed())
 	}
 	for _, pl := range logs {
@@ -336,6 +336,9 @@ func (s *nodeSource) Changes() []<-chan struct{} {
 type standaloneAdmin struct{ n *Node }
 
 func (a standaloneAdmin) SetHighWatermark(_ context.Context, topic string, partition int32, offset int64) (int64, int64, error) {
+	if a.n.cluster != nil {
+		return 0, 0, errSetHWMCluster
+	}
 	l, ok := a.n.logs.Get(topic, partition)
 	if !ok {
 		return 0, 0, fmt.Errorf("set high watermark of topic %s partition %d: %w", topic, partition, console.ErrNotFound)
@@ -360,7 +363,7 @@ func (a standaloneAdmin) Backup(ctx context.Context, path string, progress func(
 			_ = os.Remove(path)
 		}
 	}()
-	cut, err := n.logs.CaptureCut(n.meta.Log())
+	cut, err := n.logs.CaptureCut(n.metaLog())
 	if err != nil {
 		return console.BackupProgress{}, fmt.Errorf("backup to %s: %w", path, err)
 	}

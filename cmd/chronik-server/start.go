@@ -13,6 +13,7 @@ import (
 
 	"github.com/chronik-stream/chronik/broker/config"
 	"github.com/chronik-stream/chronik/broker/node"
+	"github.com/chronik-stream/chronik/raftstore"
 )
 
 // newStartCmd is `chronik-server start` (alias `standalone`): one node, no Raft.
@@ -22,7 +23,8 @@ func newStartCmd() *cobra.Command {
 		Use:     "start",
 		Aliases: []string{"standalone"},
 		Short:   "Run a standalone broker (Kafka on 9092, HTTP on 8080)",
-		Long: "Run a single-node broker without Raft, the v1 mode. Configuration comes from\n" +
+		Long: "Run a single-node broker without Raft, the v1 mode (or, when the configuration sets\n" +
+			"cluster.enabled = true, a cluster node as `chronik-server cluster` does). Configuration comes from\n" +
 			"--config (default /etc/chronik/chronik.toml when it exists), then CHRONIK_* environment\n" +
 			"variables, then flags; every config key has a flag.",
 		Args: cobra.NoArgs,
@@ -33,7 +35,9 @@ func newStartCmd() *cobra.Command {
 				return err
 			}
 			if cfg.Cluster.Enabled {
-				return fmt.Errorf("config key %q is true: use `chronik-server cluster` for Raft mode", "cluster.enabled")
+				// The config file decides: a [cluster] section with enabled = true (the guide's
+				// v2 config under the packaged systemd unit) runs this node in Raft mode.
+				return runCluster(cmd.Context(), cfg, clusterFlags{dataGroups: raftstore.DefaultDataGroups}, cmd.ErrOrStderr())
 			}
 			return runNode(cmd.Context(), cfg, cmd.ErrOrStderr())
 		},
