@@ -85,8 +85,13 @@ func (g *grpcServer) listen(n *Node) error {
 		return fmt.Errorf("grpc listener on %s (cluster.node_addr): %w", addr, err)
 	}
 	src := &nodeSource{n: n, events: g.events, info: g.nodeInfo(n, ln.Addr())}
+	var membership console.Membership // cluster mode: AddNode, RemoveNode, TransferLeadership
+	if m, ok := n.cluster.(console.Membership); ok && n.cluster != nil {
+		membership = m
+	}
 	cs, err := console.NewServer(console.Config{
 		Source:     src,
+		Membership: membership,
 		Admin:      standaloneAdmin{n},
 		Backuper:   standaloneAdmin{n},
 		AdminToken: g.cfg.AdminToken,
