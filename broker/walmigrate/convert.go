@@ -1,8 +1,8 @@
 package walmigrate
 
 import (
-	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +12,8 @@ import (
 	"github.com/chronik-stream/chronik/walcodec"
 )
 
-// writeBuffer is the output buffer of one conversion.
+// writeBuffer is the output buffer of one conversion: records are encoded
+// into it, verified there and written when it holds this many bytes.
 const writeBuffer = 1 << 20
 
 // DamageError reports a damaged input segment: a record whose checksum or
@@ -70,7 +71,9 @@ type segResult struct {
 }
 
 // convertSegment writes the V3 form of src to dst (a new file; a stale one
-// is replaced), fsyncs it and verifies it by reading it back. A torn tail of
+// is replaced) and fsyncs it. The output is verified from the exact bytes
+// written (outVerifier: record checksums, Kafka batch CRCs, offsets, counts)
+// before each write, and the file's size is checked after fsync. A torn tail of
 // the partition's last segment is dropped (res.Torn); other damage is a
 // *DamageError unless tolerate, which keeps the good prefix (res.Damage).
 // On error dst is removed.
@@ -100,8 +103,22 @@ func convertSegment(ctx context.Context, src segmentFile, dst string, tolerate b
 			_ = os.Remove(dst)
 		}
 	}()
-	bw := bufio.NewWriterSize(out, writeBuffer)
-	w := walcodec.NewWriter(bw)
+	buf := make([]byte, 0, writeBuffer+64<<10)
+	var ver outVerifier
+	flush := func() error {
+		if len(buf) == 0 {
+			return nil
+		}
+		if err := ver.check(buf, res.OutBytes); err != nil {
+			return fmt.Errorf("verifying the segment written to %s: %w", dst, err)
+		}
+		if _, err := out.Write(buf); err != nil {
+			return fmt.Errorf("writing %s: %w", dst, err)
+		}
+		res.OutBytes += int64(len(buf))
+		buf = buf[:0]
+		return nil
+	}
 	sr := walcodec.NewSegmentReader(src.Path, in, size, walcodec.ReadAny)
 	for {
 		if res.Records%256 == 0 {
@@ -141,8 +158,13 @@ func convertSegment(ctx context.Context, src segmentFile, dst string, tolerate b
 			res.Converted++
 		}
 		rec.ToV3()
-		if _, err := w.Append(&rec); err != nil {
-			return res, fmt.Errorf("writing %s: %w", dst, err)
+		if buf, err = walcodec.AppendRecord(buf, &rec); err != nil {
+			return res, fmt.Errorf("encoding record %d of %s for %s: %w", res.Records, src.Path, dst, err)
+		}
+		if len(buf) >= writeBuffer {
+			if err := flush(); err != nil {
+				return res, err
+			}
 		}
 		res.Records++
 		for i := range rec.Canonical {
@@ -154,20 +176,24 @@ func convertSegment(ctx context.Context, src segmentFile, dst string, tolerate b
 			res.Batches++
 		}
 	}
-	if err := bw.Flush(); err != nil {
-		return res, fmt.Errorf("writing %s: %w", dst, err)
+	if err := flush(); err != nil {
+		return res, err
+	}
+	if err := ver.matches(&res); err != nil {
+		return res, fmt.Errorf("verifying the segment written to %s: %w", dst, err)
 	}
 	if err := out.Sync(); err != nil {
 		return res, fmt.Errorf("fsync %s: %w", dst, err)
+	}
+	if st, err := out.Stat(); err != nil {
+		return res, fmt.Errorf("stat %s: %w", dst, err)
+	} else if st.Size() != res.OutBytes {
+		return res, fmt.Errorf("verifying the segment written to %s: %d bytes on disk, %d written", dst, st.Size(), res.OutBytes)
 	}
 	err = out.Close()
 	out = nil
 	if err != nil {
 		return res, fmt.Errorf("closing %s: %w", dst, err)
-	}
-	res.OutBytes = w.Written()
-	if err := verifyOutput(dst, &res); err != nil {
-		return res, err
 	}
 	return res, nil
 }
@@ -218,20 +244,90 @@ func zeroTail(f *os.File, pos, size int64) (bool, error) {
 	return true, nil
 }
 
-// verifyOutput reads a written segment back: every record checksum, every
-// Kafka batch CRC and offset, and the counts must match what was written.
-func verifyOutput(path string, res *segResult) error {
-	sum, err := walcodec.VerifySegment(path, walcodec.ReadAny)
+// outVerifier checks the encoded output before it is written, from the
+// exact bytes handed to write(2): every record decodes as V3 with a matching
+// checksum, every Kafka batch has a valid header and CRC-32C, offsets rise,
+// and the totals match what the conversion counted. (Reading the file back
+// after fsync would read the page cache, the same bytes, at the cost of a
+// second read and checksum pass.)
+type outVerifier struct {
+	records, batches  int64
+	firstOff, lastOff int64
+}
+
+// check verifies buf, which starts at byte base of the output.
+func (v *outVerifier) check(buf []byte, base int64) error {
+	if v.records == 0 && v.batches == 0 {
+		v.firstOff, v.lastOff = -1, -1
+	}
+	for pos := 0; pos < len(buf); {
+		rec, n, err := walcodec.DecodeRecord(buf[pos:], walcodec.ReadAny)
+		switch {
+		case err != nil:
+			return fmt.Errorf("record at offset %d: %w", base+int64(pos), err)
+		case rec.Version != walcodec.V3:
+			return fmt.Errorf("record at offset %d is version %d, want V3", base+int64(pos), rec.Version)
+		}
+		for i := range rec.Canonical {
+			c := &rec.Canonical[i]
+			if err := checkKafkaBatch(c, v.lastOff); err != nil {
+				return fmt.Errorf("batch at offset %d (record at %d): %w", base+int64(pos+c.BatchPos), base+int64(pos), err)
+			}
+			if v.firstOff < 0 {
+				v.firstOff = c.BaseOffset
+			}
+			v.lastOff = c.LastOffset()
+			v.batches++
+		}
+		v.records++
+		pos += n
+	}
+	return nil
+}
+
+// matches compares the verified totals with the conversion's counts.
+func (v *outVerifier) matches(res *segResult) error {
 	switch {
-	case err != nil:
-		return fmt.Errorf("verifying the written segment %s: %w", path, err)
-	case sum.TornTail != nil || sum.ValidBytes != sum.Size || sum.Size != res.OutBytes:
-		return fmt.Errorf("verifying the written segment %s: %d valid of %d bytes, %d written", path, sum.ValidBytes, sum.Size, res.OutBytes)
-	case int64(sum.Records) != res.Records || int64(sum.V3Records) != res.Records || int64(sum.Batches) != res.Batches:
-		return fmt.Errorf("verifying the written segment %s: %d records (%d V3) and %d batches, %d and %d written",
-			path, sum.Records, sum.V3Records, sum.Batches, res.Records, res.Batches)
-	case res.Batches > 0 && (sum.FirstOffset != res.FirstOff || sum.LastOffset != res.LastOff):
-		return fmt.Errorf("verifying the written segment %s: offsets %d..%d, %d..%d written", path, sum.FirstOffset, sum.LastOffset, res.FirstOff, res.LastOff)
+	case v.records != res.Records || v.batches != res.Batches:
+		return fmt.Errorf("%d records and %d batches verified, %d and %d written", v.records, v.batches, res.Records, res.Batches)
+	case res.Batches > 0 && (v.firstOff != res.FirstOff || v.lastOff != res.LastOff):
+		return fmt.Errorf("offsets %d..%d verified, %d..%d written", v.firstOff, v.lastOff, res.FirstOff, res.LastOff)
+	}
+	return nil
+}
+
+// Kafka RecordBatch (magic 2) header layout.
+const (
+	kbLengthPos    = 8  // batch_length int32
+	kbMagicPos     = 16 // magic int8
+	kbCRCPos       = 17 // crc uint32, CRC-32C of everything from attributes on
+	kbCRCFrom      = 21
+	kbLastDeltaPos = 23 // last_offset_delta int32
+	kbHeaderSize   = 61
+)
+
+// checkKafkaBatch checks c's RecordBatch: header, CRC-32C, that it agrees
+// with the canonical record, and that it starts after prevLast.
+func checkKafkaBatch(c *walcodec.CanonicalRecord, prevLast int64) error {
+	b := c.Batch
+	switch {
+	case len(b) < kbHeaderSize:
+		return fmt.Errorf("%d bytes, shorter than a RecordBatch header", len(b))
+	case b[kbMagicPos] != 2:
+		return fmt.Errorf("magic %d, want 2", b[kbMagicPos])
+	case int64(int32(binary.BigEndian.Uint32(b[kbLengthPos:]))) != int64(len(b)-kbLengthPos-4):
+		return fmt.Errorf("batch_length %d, but %d bytes follow it", int32(binary.BigEndian.Uint32(b[kbLengthPos:])), len(b)-kbLengthPos-4)
+	}
+	if want, got := binary.BigEndian.Uint32(b[kbCRCPos:]), walcodec.Checksum(b[kbCRCFrom:]); want != got {
+		return fmt.Errorf("CRC-32C stored %#08x, computed %#08x", want, got)
+	}
+	switch {
+	case int64(binary.BigEndian.Uint64(b)) != c.BaseOffset:
+		return fmt.Errorf("base_offset %d, canonical record says %d", int64(binary.BigEndian.Uint64(b)), c.BaseOffset)
+	case int32(binary.BigEndian.Uint32(b[kbLastDeltaPos:])) != c.LastOffsetDelta:
+		return fmt.Errorf("last_offset_delta %d, canonical record says %d", int32(binary.BigEndian.Uint32(b[kbLastDeltaPos:])), c.LastOffsetDelta)
+	case c.BaseOffset <= prevLast:
+		return fmt.Errorf("base offset %d not after the previous batch's last offset %d", c.BaseOffset, prevLast)
 	}
 	return nil
 }

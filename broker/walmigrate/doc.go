@@ -18,9 +18,10 @@
 //     guard: v1.x can still read the data).
 //
 // Safety: every input record's CRC-32C is checked while reading; every output
-// segment is written to a temporary file next to its destination, fsynced,
-// read back and verified (record checksums, Kafka batch CRCs and offsets,
-// and the same record and batch counts as the input) before it is renamed
+// segment is verified from the exact bytes handed to write(2) (each record
+// decoded again with its checksum, every Kafka batch CRC and offset, and the
+// same record and batch counts as the input), written to a temporary file
+// next to its destination, fsynced and its size checked before it is renamed
 // into place and the directory fsynced. A crash leaves either the old or the
 // new segment, never a mix; stale temporary files are removed by the next
 // run.

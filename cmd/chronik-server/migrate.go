@@ -35,7 +35,8 @@ func newMigrateWALCmd() *cobra.Command {
 			"every <topic>/<partition>) to the V3 record format in --output, keeping the layout and copying\n" +
 			"other files (log-start-offset checkpoints) verbatim. Each V2 record becomes a V3 record with\n" +
 			"raft_metadata None; Kafka batches stay byte-identical. Every input record's checksum is verified,\n" +
-			"and every written segment is read back and verified before it counts as done.\n\n" +
+			"and every segment is verified from the exact bytes written (record checksums, Kafka batch CRCs,\n" +
+			"offsets), fsynced and size-checked before it counts as done.\n\n" +
 			"--output must be new or empty. A run that is killed or fails leaves a resume marker\n" +
 			"(" + walmigrate.StateFileName + ") there: rerun the same command to finish the job.\n" +
 			"A damaged segment stops the migration (\"InvalidChecksum at offset N\" and its path) unless\n" +
