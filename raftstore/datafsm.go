@@ -412,7 +412,7 @@ func installFiles(dir string, pm partManifest, r io.Reader) error {
 			return err
 		}
 	}
-	return syncDirPath(dir)
+	return storage.SyncDir(dir)
 }
 
 // appendFrom appends the snapshot's batches at and after offset `from` to l, one Append per

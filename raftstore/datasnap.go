@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/chronik-stream/chronik/broker/storage"
 )
 
 // Data-group snapshots. A data group's state is its partition logs, so a snapshot is a
@@ -397,13 +399,13 @@ func (k *dataSink) finish() error {
 	if err := writeFileSync(filepath.Join(k.tmp, snapMetaFile), b); err != nil {
 		return fmt.Errorf("data snapshot %s: %w", k.meta.ID, err)
 	}
-	if err := syncDirPath(k.tmp); err != nil {
+	if err := storage.SyncDir(k.tmp); err != nil {
 		return fmt.Errorf("data snapshot %s: %w", k.meta.ID, err)
 	}
 	if err := os.Rename(k.tmp, k.final); err != nil {
 		return fmt.Errorf("data snapshot %s: %w", k.meta.ID, err)
 	}
-	return syncDirPath(k.store.dir)
+	return storage.SyncDir(k.store.dir)
 }
 
 // adopt moves the staged hard links of a link manifest into the snapshot and writes its
@@ -541,18 +543,6 @@ func writeFileSync(path string, b []byte) error {
 		return err
 	}
 	return f.Close()
-}
-
-func syncDirPath(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 var _ raft.SnapshotStore = (*dataSnapshotStore)(nil)
