@@ -300,6 +300,9 @@ func TestOnlineCutBackup(t *testing.T) {
 	for l0.HighWatermark() < 200 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
+	if hwm := l0.HighWatermark(); hwm < 200 {
+		t.Fatalf("the live producer reached only %d records in 10 s: the cut would not be taken under load", hwm)
+	}
 	cut, err := d.logs.CaptureCut(d.meta.Log())
 	if err != nil {
 		t.Fatal(err)

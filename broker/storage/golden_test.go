@@ -27,7 +27,7 @@ func TestOpenGoldenSegments(t *testing.T) {
 		t.Run(tc.file, func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join("..", "..", "walcodec", "testdata", tc.file))
 			if err != nil {
-				t.Skipf("golden segment not available: %v", err)
+				t.Fatalf("golden segment (committed in walcodec/testdata) not readable: %v", err)
 			}
 			dir := t.TempDir()
 			if err := os.WriteFile(filepath.Join(dir, walcodec.SegmentName(0, 1)), raw, 0o644); err != nil {

@@ -133,6 +133,9 @@ func TestBackupRestorePaths(t *testing.T) {
 		for migCount(&produced) < 20 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
+		if n := migCount(&produced); n < 20 {
+			t.Fatalf("the live producer got only %d acknowledgements in 20 s: the backup would not be taken under load", n)
+		}
 		out, err := runRoot("backup", "--output", archive, "--from", url, "--token", migToken)
 		cancel()
 		wg.Wait()
