@@ -63,7 +63,9 @@ func sampleState(seq uint64) *consolepb.ClusterState {
 
 // testModel is a model without a connection, with a fixed clock and no ticks.
 func testModel(o Options) Model {
-	o.Now = fixedNow
+	if o.Now == nil {
+		o.Now = fixedNow
+	}
 	o.Location = time.UTC
 	o.TickInterval = -1
 	if o.Addr == "" {

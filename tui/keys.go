@@ -42,7 +42,7 @@ func newPartitionKeys() partitionKeys {
 
 // workflowKeys drive the Workflows tab. Destructive actions are never on d or space.
 type workflowKeys struct {
-	PrevPlan, NextPlan, Up, Down, Run, Skip key.Binding
+	PrevPlan, NextPlan, Up, Down, Run, Skip, Reset key.Binding
 }
 
 func newWorkflowKeys() workflowKeys {
@@ -53,6 +53,7 @@ func newWorkflowKeys() workflowKeys {
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "next step")),
 		Run:      key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "run step")),
 		Skip:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "skip step")),
+		Reset:    key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "reset workflow")),
 	}
 }
 

@@ -60,6 +60,8 @@ type Options struct {
 	// ValidationTopic is where the Validate steps produce and consume one record
 	// ["chronik-validation"]; sent only with a token and not in read-only mode.
 	ValidationTopic string
+	// WorkflowFile keeps the workflows' progress across restarts ("" = not kept).
+	WorkflowFile string
 }
 
 func (o *Options) defaults() {
@@ -230,7 +232,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.modal = newModal(msg, m.st)
 		m.modal.setWidth(m.width)
 		return m, m.modal.init()
-	case stepResultMsg, startStepMsg, skipStepMsg:
+	case stepResultMsg, startStepMsg, skipStepMsg, resetPlanMsg:
 		var cmd tea.Cmd
 		m.flows, cmd = m.flows.Update(msg)
 		return m, cmd
@@ -525,7 +527,7 @@ func (m Model) helpGroups() [][]key.Binding {
 		groups = append(groups, m.parts.table.KeyMap.FullHelp()...)
 	case tabWorkflows:
 		wk := newWorkflowKeys()
-		groups = append(groups, []key.Binding{wk.PrevPlan, wk.NextPlan, wk.Up, wk.Down, wk.Run, wk.Skip})
+		groups = append(groups, []key.Binding{wk.PrevPlan, wk.NextPlan, wk.Up, wk.Down, wk.Run, wk.Skip, wk.Reset})
 	case tabEvents:
 		groups = append(groups, m.events.keyHelp())
 	}

@@ -21,36 +21,67 @@ func inPlacePlan() plan {
 		name:    "In-place",
 		summary: "Upgrade a standalone v1.x node to a 3-node v2.0 cluster, keeping its data (guide: In-Place Migration).",
 		steps: []step{
-			preflightStep(consolepb.MigrationPath_MIGRATION_PATH_IN_PLACE, "the v1.x node runs; the console is connected to it"),
+			preflightStep(consolepb.MigrationPath_MIGRATION_PATH_IN_PLACE,
+				"v2.0 installed on node 1 and started standalone on the v1.x data with wal_format = 2 "+
+					"(`chronik-server start`: v1.x can still read the data); the console is connected to it"),
 			baselineStep(),
 			backupStep(),
 			{
-				title:        "Stop v1.x, install v2.0, write the [cluster] config",
-				precondition: "backup done; clients can tolerate 5-10 minutes of downtime",
-				action: "systemctl stop chronik\n" +
-					"cp chronik-server-v2.0.0-linux-amd64 /usr/local/bin/chronik-server  # chronik-server version\n" +
-					"/etc/chronik/chronik.toml: [cluster] enabled = true, node_id = 1, seed_nodes = []",
-				kind: kindManual, danger: destructive,
-			},
-			{
-				title:        "Migrate the WAL to V3 and bootstrap node 1",
+				title:        "Migrate the WAL to V3",
 				precondition: "backup done: once V3 is written, v1.x cannot read the WAL (rollback = restore the backup)",
-				action:       "RPC StartWalMigration (what `chronik-server cluster --migrate-wal` does at start)",
-				kind:         kindRPC, danger: irreversible, timeout: 30 * time.Minute,
+				action:       "RPC StartWalMigration: converts every V2 segment in place while the node serves (= `chronik-server cluster --migrate-wal` at start)",
+				kind:         kindRPC, danger: irreversible,
 				run: func(ctx context.Context, env stepEnv) stepOutcome {
 					resp, err := env.client.StartWalMigration(ctx, &consolepb.StartWalMigrationRequest{})
 					if err != nil {
 						return failure(err)
 					}
-					return stepOutcome{status: statusDone, summary: "migration started: " + resp.GetMigrationId() + " (progress in the Migration tab)"}
+					return stepOutcome{status: statusDone, summary: "migration " + resp.GetMigrationId() + " started (progress in the Migration tab)"}
 				},
 			},
-			clusterUpStep("node 1 restarted with `chronik-server cluster --migrate-wal`"),
+			{
+				title:        "Verify the WAL is V3",
+				precondition: "migration started",
+				action:       "the live stream shows every WAL segment of the node in V3 (Migration tab)",
+				kind:         kindObserve,
+				observe:      walMigrated,
+			},
+			{
+				title:        "Restart node 1 as the cluster's bootstrap node",
+				precondition: "WAL in V3; clients can tolerate a restart",
+				action: "/etc/chronik/chronik.toml: wal_format = 3; [cluster] enabled = true, node_id = 1,\n" +
+					"  advertised_node_addr = \"node1.internal:9093\", seed_nodes = []\n" +
+					"systemctl restart chronik   # = chronik-server cluster; its data becomes the cluster's",
+				kind: kindManual, danger: destructive,
+			},
+			clusterUpStep("node 1 restarted with the [cluster] config"),
 			addNodeStep(2, "node2.internal:9093", `seed_nodes = ["1@node1.internal:9093"]`),
 			addNodeStep(3, "node3.internal:9093", `seed_nodes = ["1@node1.internal:9093", "2@node2.internal:9093"]`),
 			validateStep("all nodes joined; the baseline of step 2 is compared"),
 		},
 	}
+}
+
+// walMigrated holds when every node in the live stream reports all its segments in V3.
+func walMigrated(st *consolepb.ClusterState) (bool, string) {
+	if st == nil {
+		return false, "no cluster state received yet"
+	}
+	if len(st.GetMigration()) == 0 {
+		return false, "the node reports no WAL migration state"
+	}
+	var parts []string
+	ok := true
+	for _, m := range st.GetMigration() {
+		parts = append(parts, fmt.Sprintf("node %d: %d/%d segments V3 (%s)", m.GetNodeId(), m.GetSegmentsV3(), m.GetSegmentsTotal(), m.GetState()))
+		if m.GetState() == "failed" {
+			return false, fmt.Sprintf("node %d: migration failed: %s", m.GetNodeId(), m.GetDetail())
+		}
+		if m.GetState() == "running" || m.GetSegmentsV3() < m.GetSegmentsTotal() {
+			ok = false
+		}
+	}
+	return ok, strings.Join(parts, "; ")
 }
 
 func blueGreenPlan() plan {

@@ -95,6 +95,7 @@ type stepEnv struct {
 type stepOutcome struct {
 	status   stepStatus
 	summary  string
+	next     string // what to do now (failed and blocked steps)
 	lines    []string
 	baseline *baseline // set by the baseline step
 }
@@ -114,7 +115,11 @@ type step struct {
 
 	status  stepStatus
 	summary string
+	next    string
 	lines   []string
+	input   string        // the value the step last ran with
+	started time.Time     // when it last started
+	took    time.Duration // how long its last run took
 }
 
 // plan is one of the guide's workflows.
@@ -131,6 +136,7 @@ type (
 		input      string
 	}
 	skipStepMsg   struct{ plan, step int }
+	resetPlanMsg  struct{ plan int }
 	stepResultMsg struct {
 		plan, step int
 		outcome    stepOutcome
@@ -154,7 +160,23 @@ type workflowsTab struct {
 
 func newWorkflowsTab(st styles, o Options) workflowsTab {
 	plans := []plan{inPlacePlan(), blueGreenPlan(), freshPlan()}
-	return workflowsTab{st: st, keys: newWorkflowKeys(), o: o, plans: plans, sel: make([]int, len(plans))}
+	t := workflowsTab{st: st, keys: newWorkflowKeys(), o: o, plans: plans, sel: make([]int, len(plans))}
+	if err := t.load(); err != nil {
+		t.flash = err.Error()
+		t.o.Logger.Warn("workflow state not restored", "err", err)
+		t.o.WorkflowFile = "" // never overwrite a file we could not read
+	} else if t.o.WorkflowFile != "" {
+		t.o.Logger.Info("workflow state", "file", t.o.WorkflowFile)
+	}
+	return t
+}
+
+// persist saves the progress after a change; a failure is shown, the workflow goes on.
+func (t *workflowsTab) persist() {
+	if err := t.save(); err != nil {
+		t.flash = "progress not saved: " + err.Error()
+		t.o.Logger.Warn("workflow state not saved", "err", err)
+	}
 }
 
 func (t *workflowsTab) SetSize(w, h int)                    { t.w, t.h = w, h }
@@ -164,18 +186,34 @@ func (t workflowsTab) Update(msg tea.Msg) (workflowsTab, tea.Cmd) {
 	switch msg := msg.(type) {
 	case startStepMsg:
 		s := &t.plans[msg.plan].steps[msg.step]
-		s.status, s.summary, s.lines = statusRunning, "", nil
+		s.status, s.summary, s.next, s.lines = statusRunning, "", "", nil
+		s.input, s.started, s.took = msg.input, t.o.Now(), 0
 		t.flash = ""
 		t.o.Logger.Info("step started", "workflow", t.plans[msg.plan].name, "step", msg.step+1, "title", s.title, "input", msg.input)
+		t.persist()
 		return t, t.runCmd(msg.plan, msg.step, msg.input)
 	case skipStepMsg:
 		s := &t.plans[msg.plan].steps[msg.step]
-		s.status, s.summary, s.lines = statusSkipped, "skipped by the operator", nil
+		s.status, s.summary, s.next, s.lines, s.took = statusSkipped, "skipped by the operator", "", nil, 0
 		t.o.Logger.Info("step skipped", "workflow", t.plans[msg.plan].name, "step", msg.step+1, "title", s.title)
+		t.persist()
+		return t, nil
+	case resetPlanMsg:
+		fresh := []plan{inPlacePlan(), blueGreenPlan(), freshPlan()}[msg.plan]
+		t.plans[msg.plan], t.sel[msg.plan] = fresh, 0
+		t.flash = "workflow " + fresh.name + " reset"
+		t.o.Logger.Info("workflow reset", "workflow", fresh.name)
+		t.persist()
 		return t, nil
 	case stepResultMsg:
 		s := &t.plans[msg.plan].steps[msg.step]
-		s.status, s.summary, s.lines = msg.outcome.status, msg.outcome.summary, msg.outcome.lines
+		now := t.o.Now()
+		if s.status == statusRunning { // it ran since startStepMsg
+			s.took = now.Sub(s.started)
+		} else { // a confirmation: nothing ran here
+			s.started, s.took = now, 0
+		}
+		s.status, s.summary, s.next, s.lines = msg.outcome.status, msg.outcome.summary, msg.outcome.next, msg.outcome.lines
 		if msg.outcome.baseline != nil {
 			t.baseline = msg.outcome.baseline
 		}
@@ -184,6 +222,7 @@ func (t workflowsTab) Update(msg tea.Msg) (workflowsTab, tea.Cmd) {
 		if s.status == statusDone && msg.plan == t.cur && t.sel[t.cur] == msg.step && msg.step+1 < len(t.plans[msg.plan].steps) {
 			t.sel[t.cur]++ // move on to the next step
 		}
+		t.persist()
 		return t, nil
 	case tea.KeyMsg:
 		return t.handleKey(msg)
@@ -206,6 +245,20 @@ func (t workflowsTab) handleKey(k tea.KeyMsg) (workflowsTab, tea.Cmd) {
 		t.sel[t.cur] = min(len(p.steps)-1, t.sel[t.cur]+1)
 	case key.Matches(k, t.keys.Run):
 		return t.requestRun(t.cur, t.sel[t.cur])
+	case key.Matches(k, t.keys.Reset):
+		pi := t.cur
+		for _, s := range p.steps {
+			if s.status == statusRunning {
+				t.flash = "a step is running: wait for it before resetting"
+				return t, nil
+			}
+		}
+		return t, request(confirmRequestMsg{
+			Kind:      modalYesNo,
+			Title:     fmt.Sprintf("Reset the %s workflow?", p.name),
+			Body:      "Every step goes back to pending; the recorded results are forgotten (the cluster is not touched).",
+			OnConfirm: func(string) tea.Cmd { return msgCmd(resetPlanMsg{pi}) },
+		})
 	case key.Matches(k, t.keys.Skip):
 		pi, si := t.cur, t.sel[t.cur]
 		s := p.steps[si]
@@ -246,11 +299,12 @@ func (t workflowsTab) requestRun(pi, si int) (workflowsTab, tea.Cmd) {
 	case kindObserve:
 		ok, detail := s.observe(t.state)
 		if ok {
-			s.status, s.summary = statusDone, "observed: "+detail
+			s.status, s.summary, s.next = statusDone, "observed: "+detail, ""
 		} else {
-			s.status, s.summary = statusFailed, "not yet: "+detail
+			s.status, s.summary, s.next = statusFailed, "not yet: "+detail, "wait for it (Overview tab), then check again (x)"
 		}
-		s.lines = nil
+		s.lines, s.started, s.took = nil, t.o.Now(), 0
+		t.persist()
 		return t, nil
 	case kindManual:
 		body := "The console cannot run this. Confirm that you ran:\n" + s.action
@@ -321,20 +375,24 @@ func (t workflowsTab) runCmd(pi, si int, input string) tea.Cmd {
 // failure turns an RPC error into an outcome: UNIMPLEMENTED and read-only are "blocked", never done.
 func failure(err error) stepOutcome {
 	if errors.Is(err, ErrReadOnly) {
-		return stepOutcome{status: statusBlocked, summary: "read-only mode: not sent to the node"}
+		return stepOutcome{status: statusBlocked, summary: "read-only mode: not sent to the node",
+			next: "restart chronik-tui without --read-only (and with --token) to run it"}
 	}
 	st := status.Convert(err)
+	o := stepOutcome{status: statusFailed, summary: st.Code().String(), lines: []string{st.Message()},
+		next: "fix the cause above, then run the step again (x) or skip it (s)"}
 	switch st.Code() {
 	case codes.Unimplemented:
-		return stepOutcome{status: statusBlocked, summary: "blocked: the node cannot do this yet (UNIMPLEMENTED)", lines: []string{st.Message()}}
+		o.status, o.summary = statusBlocked, "blocked: this node cannot do it (UNIMPLEMENTED)"
+		o.next = "run the step's command by hand, then skip the step (s)"
 	case codes.Unauthenticated:
-		return stepOutcome{status: statusFailed, summary: "UNAUTHENTICATED: start chronik-tui with --token", lines: []string{st.Message()}}
+		o.summary, o.next = "UNAUTHENTICATED: start chronik-tui with --token", "restart chronik-tui with --token <the node's admin_token>"
 	case codes.Unavailable:
-		return stepOutcome{status: statusFailed, summary: "node unreachable", lines: []string{st.Message()}}
+		o.summary, o.next = "node unreachable", "check that the node runs; the console reconnects by itself, then run the step again (x)"
 	case codes.DeadlineExceeded, codes.Canceled:
-		return stepOutcome{status: statusFailed, summary: "no answer in time", lines: []string{st.Message()}}
+		o.summary, o.next = "no answer in time", "check the node's log (journalctl -u chronik), then run the step again (x)"
 	}
-	return stepOutcome{status: statusFailed, summary: st.Code().String(), lines: []string{st.Message()}}
+	return o
 }
 
 // checksOutcome: failed when any check fails.
@@ -348,6 +406,7 @@ func checksOutcome(what string, checks []*consolepb.Check) stepOutcome {
 	o := stepOutcome{status: statusDone, lines: lines}
 	if counts[consolepb.CheckStatus_CHECK_STATUS_FAIL] > 0 {
 		o.status = statusFailed
+		o.next = "fix what the FAIL lines name, then run the step again (x)"
 	}
 	o.summary = fmt.Sprintf("%s: %d pass, %d warn, %d fail, %d skipped", what,
 		counts[consolepb.CheckStatus_CHECK_STATUS_PASS], counts[consolepb.CheckStatus_CHECK_STATUS_WARN],
@@ -369,15 +428,15 @@ func (t workflowsTab) View() string {
 	b.WriteString("Workflow: " + strings.Join(names, " ") + "\n")
 	b.WriteString(t.st.dim.Width(max(10, t.w)).Render(p.summary) + "\n")
 
-	const numW, statusW = 4, 10
-	titleW := max(10, t.w-numW-statusW-2)
-	b.WriteString(t.st.header.Render("  "+pad("#", numW)+pad("STEP", titleW)+pad("STATUS", statusW)) + "\n")
+	const numW, statusW, tookW = 4, 10, 8
+	titleW := max(10, t.w-numW-statusW-tookW-2)
+	b.WriteString(t.st.header.Render("  "+pad("#", numW)+pad("STEP", titleW)+pad("STATUS", statusW)+pad("TOOK", tookW)) + "\n")
 	for i, s := range p.steps {
 		cursor := "  "
 		if i == t.sel[t.cur] {
 			cursor = "> "
 		}
-		line := cursor + pad(fmt.Sprint(i+1), numW) + pad(s.title, titleW) + pad(s.status.String(), statusW)
+		line := cursor + pad(fmt.Sprint(i+1), numW) + pad(s.title, titleW) + pad(s.status.String(), statusW) + pad(stepDuration(s), tookW)
 		switch {
 		case i == t.sel[t.cur]:
 			line = t.st.selected.Render(line)
@@ -407,7 +466,13 @@ func (t workflowsTab) View() string {
 	case irreversible:
 		b.WriteString(t.st.bad.Render("Irreversible: asks you to type the cluster name.") + "\n")
 	}
+	if s.input != "" {
+		b.WriteString(truncate("Value: "+s.input, t.w) + "\n")
+	}
 	res := s.status.String()
+	if d := stepDuration(s); d != "" {
+		res += " in " + d
+	}
 	if s.summary != "" {
 		res += " — " + s.summary
 	}
@@ -419,8 +484,24 @@ func (t workflowsTab) View() string {
 		line = t.st.ok.Render(line)
 	}
 	b.WriteString(wrap.Render(line) + "\n")
+	if s.next != "" && (s.status == statusFailed || s.status == statusBlocked) {
+		b.WriteString(t.st.warn.Render(wrap.Render("Next: "+s.next)) + "\n")
+	}
 	for _, l := range s.lines {
 		b.WriteString(wrap.Render("  "+l) + "\n")
 	}
 	return b.String()
+}
+
+// stepDuration is how long the step's last run took ("" when it did not run here).
+func stepDuration(s step) string {
+	switch {
+	case s.status == statusRunning || s.started.IsZero() || s.took <= 0:
+		return ""
+	case s.took < time.Second:
+		return fmt.Sprintf("%dms", s.took.Milliseconds())
+	case s.took < time.Minute:
+		return fmt.Sprintf("%.1fs", s.took.Seconds())
+	}
+	return s.took.Round(time.Second).String()
 }

@@ -19,7 +19,7 @@ func pump(t *testing.T, m Model, cmd tea.Cmd) Model {
 		queue = queue[1:]
 		for _, msg := range exec(t, c) {
 			switch msg.(type) {
-			case confirmRequestMsg, startStepMsg, stepResultMsg, skipStepMsg:
+			case confirmRequestMsg, startStepMsg, stepResultMsg, skipStepMsg, resetPlanMsg:
 				var next tea.Cmd
 				m, next = update(t, m, msg)
 				queue = append(queue, next)
@@ -77,39 +77,48 @@ func TestInPlaceWorkflow(t *testing.T) {
 	if s := stepOf(m, 2); s.status != statusDone || !strings.Contains(s.summary, "written /var/lib/chronik/chronik-backup-20261126-093000.tar.gz: 4 files") {
 		t.Fatalf("backup: %v %q", s.status, s.summary)
 	}
-	// Manual step: the operator confirms.
-	m = press(t, m, "x", "y")
-	if s := stepOf(m, 3); s.status != statusDone || !strings.Contains(s.summary, "confirmed by the operator") {
-		t.Fatalf("manual: %v %q", s.status, s.summary)
-	}
-	// Irreversible: typed name; the fake answers UNIMPLEMENTED → blocked.
+	// Irreversible: typed name; the fake answers UNIMPLEMENTED → blocked, with what to do next.
 	m = press(t, m, "x", "c", "h", "r", "o", "n", "i", "k", "enter")
-	if s := stepOf(m, 4); s.status != statusBlocked || !strings.Contains(s.summary, "UNIMPLEMENTED") ||
-		!strings.Contains(strings.Join(s.lines, " "), "StartWalMigration") {
-		t.Fatalf("wal migration: %v %q %q", s.status, s.summary, s.lines)
+	if s := stepOf(m, 3); s.status != statusBlocked || !strings.Contains(s.summary, "UNIMPLEMENTED") ||
+		!strings.Contains(strings.Join(s.lines, " "), "StartWalMigration") || s.next == "" {
+		t.Fatalf("wal migration: %v %q %q next %q", s.status, s.summary, s.lines, s.next)
 	}
-	// Steps run in order: 6 is next; running 7 first is refused.
+	if !strings.Contains(m.View(), "Next: run the step's command by hand") {
+		t.Fatalf("no next hint:\n%s", m.View())
+	}
+	// Running a blocked step again asks again (no silent re-run).
 	m = press(t, m, "x")
-	if s := stepOf(m, 4); s.status != statusBlocked {
+	if s := stepOf(m, 3); s.status != statusBlocked {
 		t.Fatal("blocked step re-ran without confirmation")
 	}
 	m = press(t, m, "esc", "s", "y", "j")
+	// Observe: the sample state's migration is not complete.
 	m = press(t, m, "x")
-	if s := stepOf(m, 5); s.status != statusFailed || !strings.Contains(s.summary, "not yet: node 1 runs standalone") {
+	if s := stepOf(m, 4); s.status != statusFailed || !strings.Contains(s.summary, "not yet: ") {
+		t.Fatalf("observe wal: %v %q", s.status, s.summary)
+	}
+	m = press(t, m, "s", "y", "j")
+	// Manual step: the operator confirms.
+	m = press(t, m, "x", "y")
+	if s := stepOf(m, 5); s.status != statusDone || !strings.Contains(s.summary, "confirmed by the operator") {
+		t.Fatalf("manual: %v %q", s.status, s.summary)
+	}
+	m = press(t, m, "x")
+	if s := stepOf(m, 6); s.status != statusFailed || !strings.Contains(s.summary, "not yet: node 1 runs standalone") {
 		t.Fatalf("observe: %v %q", s.status, s.summary)
 	}
 	m = press(t, m, "j", "x")
-	if !strings.Contains(m.View(), "run step 6 first (or skip it with s)") {
+	if !strings.Contains(m.View(), "run step 7 first (or skip it with s)") {
 		t.Fatalf("order not enforced:\n%s", m.View())
 	}
 	m = press(t, m, "k", "s", "y", "j")
 	// AddNode asks for the address, then y/n; the fake answers UNIMPLEMENTED.
 	m = press(t, m, "x", "n", "2", ":", "9", "0", "9", "3", "enter", "y")
-	if s := stepOf(m, 6); s.status != statusBlocked {
-		t.Fatalf("add node: %v %q", s.status, s.summary)
+	if s := stepOf(m, 7); s.status != statusBlocked || s.input != "n2:9093" {
+		t.Fatalf("add node: %v %q input %q", s.status, s.summary, s.input)
 	}
 	m = press(t, m, "s", "y", "j", "s", "y", "j", "x")
-	s := stepOf(m, 8)
+	s := stepOf(m, 9)
 	if s.status != statusFailed || !strings.Contains(s.summary, "1 fail") || !strings.Contains(strings.Join(s.lines, "\n"), "baseline of 3") {
 		t.Fatalf("validate: %v %q %q", s.status, s.summary, s.lines)
 	}

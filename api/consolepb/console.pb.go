@@ -377,7 +377,9 @@ type ClusterState struct {
 	// True when nothing changed since the previous message (a keep-alive).
 	Heartbeat bool `protobuf:"varint,11,opt,name=heartbeat,proto3" json:"heartbeat,omitempty"`
 	// Increases by one per observed change on the server; equal sequences mean equal content.
-	Sequence      uint64 `protobuf:"varint,12,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	Sequence uint64 `protobuf:"varint,12,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// Mirrors running on (or persisted by) the node that sends this stream.
+	Mirrors       []*MirrorState `protobuf:"bytes,13,rep,name=mirrors,proto3" json:"mirrors,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -494,6 +496,13 @@ func (x *ClusterState) GetSequence() uint64 {
 		return x.Sequence
 	}
 	return 0
+}
+
+func (x *ClusterState) GetMirrors() []*MirrorState {
+	if x != nil {
+		return x.Mirrors
+	}
+	return nil
 }
 
 type Member struct {
@@ -2419,10 +2428,17 @@ type MirrorState struct {
 	MirrorId        string                 `protobuf:"bytes,1,opt,name=mirror_id,json=mirrorId,proto3" json:"mirror_id,omitempty"`
 	SourceBootstrap string                 `protobuf:"bytes,2,opt,name=source_bootstrap,json=sourceBootstrap,proto3" json:"source_bootstrap,omitempty"`
 	TopicRegex      string                 `protobuf:"bytes,3,opt,name=topic_regex,json=topicRegex,proto3" json:"topic_regex,omitempty"`
-	State           string                 `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	// "starting", "running", "stopped" or "failed" (error says why; progress is kept).
+	State string `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
 	// Records behind the source, summed over partitions.
-	Lag           int64              `protobuf:"varint,5,opt,name=lag,proto3" json:"lag,omitempty"`
-	PartitionLag  []*PartitionOffset `protobuf:"bytes,6,rep,name=partition_lag,json=partitionLag,proto3" json:"partition_lag,omitempty"`
+	Lag   int64  `protobuf:"varint,5,opt,name=lag,proto3" json:"lag,omitempty"`
+	Error string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	// Records mirrored (acknowledged by this cluster) since the mirror was created.
+	Records int64 `protobuf:"varint,8,opt,name=records,proto3" json:"records,omitempty"`
+	// Sorted by topic, partition.
+	Partitions []*MirrorPartition `protobuf:"bytes,9,rep,name=partitions,proto3" json:"partitions,omitempty"`
+	// Consumer groups whose offsets were translated and committed here at the last group sync.
+	Groups        int32 `protobuf:"varint,10,opt,name=groups,proto3" json:"groups,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2492,11 +2508,126 @@ func (x *MirrorState) GetLag() int64 {
 	return 0
 }
 
-func (x *MirrorState) GetPartitionLag() []*PartitionOffset {
+func (x *MirrorState) GetError() string {
 	if x != nil {
-		return x.PartitionLag
+		return x.Error
+	}
+	return ""
+}
+
+func (x *MirrorState) GetRecords() int64 {
+	if x != nil {
+		return x.Records
+	}
+	return 0
+}
+
+func (x *MirrorState) GetPartitions() []*MirrorPartition {
+	if x != nil {
+		return x.Partitions
 	}
 	return nil
+}
+
+func (x *MirrorState) GetGroups() int32 {
+	if x != nil {
+		return x.Groups
+	}
+	return 0
+}
+
+// MirrorPartition is one mirrored partition: the source's offsets as last seen and the mapping.
+type MirrorPartition struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Topic               string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Partition           int32                  `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	SourceLogStart      int64                  `protobuf:"varint,3,opt,name=source_log_start,json=sourceLogStart,proto3" json:"source_log_start,omitempty"`                // -1 unknown
+	SourceHighWatermark int64                  `protobuf:"varint,4,opt,name=source_high_watermark,json=sourceHighWatermark,proto3" json:"source_high_watermark,omitempty"` // -1 unknown
+	// First source offset not mirrored yet, and the offset it will get here.
+	NextSourceOffset int64 `protobuf:"varint,5,opt,name=next_source_offset,json=nextSourceOffset,proto3" json:"next_source_offset,omitempty"`
+	NextDestOffset   int64 `protobuf:"varint,6,opt,name=next_dest_offset,json=nextDestOffset,proto3" json:"next_dest_offset,omitempty"`
+	Lag              int64 `protobuf:"varint,7,opt,name=lag,proto3" json:"lag,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *MirrorPartition) Reset() {
+	*x = MirrorPartition{}
+	mi := &file_console_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MirrorPartition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MirrorPartition) ProtoMessage() {}
+
+func (x *MirrorPartition) ProtoReflect() protoreflect.Message {
+	mi := &file_console_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MirrorPartition.ProtoReflect.Descriptor instead.
+func (*MirrorPartition) Descriptor() ([]byte, []int) {
+	return file_console_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *MirrorPartition) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *MirrorPartition) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *MirrorPartition) GetSourceLogStart() int64 {
+	if x != nil {
+		return x.SourceLogStart
+	}
+	return 0
+}
+
+func (x *MirrorPartition) GetSourceHighWatermark() int64 {
+	if x != nil {
+		return x.SourceHighWatermark
+	}
+	return 0
+}
+
+func (x *MirrorPartition) GetNextSourceOffset() int64 {
+	if x != nil {
+		return x.NextSourceOffset
+	}
+	return 0
+}
+
+func (x *MirrorPartition) GetNextDestOffset() int64 {
+	if x != nil {
+		return x.NextDestOffset
+	}
+	return 0
+}
+
+func (x *MirrorPartition) GetLag() int64 {
+	if x != nil {
+		return x.Lag
+	}
+	return 0
 }
 
 var File_console_proto protoreflect.FileDescriptor
@@ -2505,7 +2636,7 @@ const file_console_proto_rawDesc = "" +
 	"\n" +
 	"\rconsole.proto\x12\x12chronik.console.v1\"5\n" +
 	"\fWatchRequest\x12%\n" +
-	"\x0einitial_events\x18\x01 \x01(\rR\rinitialEvents\"\xfb\x04\n" +
+	"\x0einitial_events\x18\x01 \x01(\rR\rinitialEvents\"\xb6\x05\n" +
 	"\fClusterState\x12\x1d\n" +
 	"\n" +
 	"cluster_id\x18\x01 \x01(\tR\tclusterId\x12,\n" +
@@ -2520,7 +2651,8 @@ const file_console_proto_rawDesc = "" +
 	"\x13server_time_unix_ms\x18\n" +
 	" \x01(\x03R\x10serverTimeUnixMs\x12\x1c\n" +
 	"\theartbeat\x18\v \x01(\bR\theartbeat\x12\x1a\n" +
-	"\bsequence\x18\f \x01(\x04R\bsequence\x1a@\n" +
+	"\bsequence\x18\f \x01(\x04R\bsequence\x129\n" +
+	"\amirrors\x18\r \x03(\v2\x1f.chronik.console.v1.MirrorStateR\amirrors\x1a@\n" +
 	"\x12GroupsByStateEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\x80\x02\n" +
@@ -2662,15 +2794,29 @@ const file_console_proto_rawDesc = "" +
 	"\x12MirrorStopResponse\"\x15\n" +
 	"\x13MirrorStatusRequest\"Q\n" +
 	"\x14MirrorStatusResponse\x129\n" +
-	"\amirrors\x18\x01 \x03(\v2\x1f.chronik.console.v1.MirrorStateR\amirrors\"\xe8\x01\n" +
+	"\amirrors\x18\x01 \x03(\v2\x1f.chronik.console.v1.MirrorStateR\amirrors\"\xb1\x02\n" +
 	"\vMirrorState\x12\x1b\n" +
 	"\tmirror_id\x18\x01 \x01(\tR\bmirrorId\x12)\n" +
 	"\x10source_bootstrap\x18\x02 \x01(\tR\x0fsourceBootstrap\x12\x1f\n" +
 	"\vtopic_regex\x18\x03 \x01(\tR\n" +
 	"topicRegex\x12\x14\n" +
 	"\x05state\x18\x04 \x01(\tR\x05state\x12\x10\n" +
-	"\x03lag\x18\x05 \x01(\x03R\x03lag\x12H\n" +
-	"\rpartition_lag\x18\x06 \x03(\v2#.chronik.console.v1.PartitionOffsetR\fpartitionLag*C\n" +
+	"\x03lag\x18\x05 \x01(\x03R\x03lag\x12\x14\n" +
+	"\x05error\x18\a \x01(\tR\x05error\x12\x18\n" +
+	"\arecords\x18\b \x01(\x03R\arecords\x12C\n" +
+	"\n" +
+	"partitions\x18\t \x03(\v2#.chronik.console.v1.MirrorPartitionR\n" +
+	"partitions\x12\x16\n" +
+	"\x06groups\x18\n" +
+	" \x01(\x05R\x06groupsJ\x04\b\x06\x10\a\"\x8d\x02\n" +
+	"\x0fMirrorPartition\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12(\n" +
+	"\x10source_log_start\x18\x03 \x01(\x03R\x0esourceLogStart\x122\n" +
+	"\x15source_high_watermark\x18\x04 \x01(\x03R\x13sourceHighWatermark\x12,\n" +
+	"\x12next_source_offset\x18\x05 \x01(\x03R\x10nextSourceOffset\x12(\n" +
+	"\x10next_dest_offset\x18\x06 \x01(\x03R\x0enextDestOffset\x12\x10\n" +
+	"\x03lag\x18\a \x01(\x03R\x03lag*C\n" +
 	"\x04Mode\x12\x14\n" +
 	"\x10MODE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fMODE_STANDALONE\x10\x01\x12\x10\n" +
@@ -2734,7 +2880,7 @@ func file_console_proto_rawDescGZIP() []byte {
 }
 
 var file_console_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_console_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_console_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_console_proto_goTypes = []any{
 	(Mode)(0),                          // 0: chronik.console.v1.Mode
 	(Role)(0),                          // 1: chronik.console.v1.Role
@@ -2777,61 +2923,63 @@ var file_console_proto_goTypes = []any{
 	(*MirrorStatusRequest)(nil),        // 38: chronik.console.v1.MirrorStatusRequest
 	(*MirrorStatusResponse)(nil),       // 39: chronik.console.v1.MirrorStatusResponse
 	(*MirrorState)(nil),                // 40: chronik.console.v1.MirrorState
-	nil,                                // 41: chronik.console.v1.ClusterState.GroupsByStateEntry
+	(*MirrorPartition)(nil),            // 41: chronik.console.v1.MirrorPartition
+	nil,                                // 42: chronik.console.v1.ClusterState.GroupsByStateEntry
 }
 var file_console_proto_depIdxs = []int32{
 	0,  // 0: chronik.console.v1.ClusterState.mode:type_name -> chronik.console.v1.Mode
 	7,  // 1: chronik.console.v1.ClusterState.members:type_name -> chronik.console.v1.Member
 	8,  // 2: chronik.console.v1.ClusterState.topics:type_name -> chronik.console.v1.TopicState
-	41, // 3: chronik.console.v1.ClusterState.groups_by_state:type_name -> chronik.console.v1.ClusterState.GroupsByStateEntry
+	42, // 3: chronik.console.v1.ClusterState.groups_by_state:type_name -> chronik.console.v1.ClusterState.GroupsByStateEntry
 	10, // 4: chronik.console.v1.ClusterState.migration:type_name -> chronik.console.v1.MigrationNode
 	11, // 5: chronik.console.v1.ClusterState.events:type_name -> chronik.console.v1.Event
-	1,  // 6: chronik.console.v1.Member.role:type_name -> chronik.console.v1.Role
-	9,  // 7: chronik.console.v1.TopicState.partitions:type_name -> chronik.console.v1.PartitionState
-	2,  // 8: chronik.console.v1.Event.level:type_name -> chronik.console.v1.Level
-	0,  // 9: chronik.console.v1.NodeStatusResponse.mode:type_name -> chronik.console.v1.Mode
-	1,  // 10: chronik.console.v1.NodeStatusResponse.role:type_name -> chronik.console.v1.Role
-	4,  // 11: chronik.console.v1.PreflightRequest.path:type_name -> chronik.console.v1.MigrationPath
-	3,  // 12: chronik.console.v1.Check.status:type_name -> chronik.console.v1.CheckStatus
-	15, // 13: chronik.console.v1.PreflightResponse.checks:type_name -> chronik.console.v1.Check
-	10, // 14: chronik.console.v1.MigrationProgressResponse.nodes:type_name -> chronik.console.v1.MigrationNode
-	25, // 15: chronik.console.v1.RunValidationRequest.expected_high_watermarks:type_name -> chronik.console.v1.PartitionOffset
-	15, // 16: chronik.console.v1.RunValidationResponse.checks:type_name -> chronik.console.v1.Check
-	40, // 17: chronik.console.v1.MirrorStatusResponse.mirrors:type_name -> chronik.console.v1.MirrorState
-	25, // 18: chronik.console.v1.MirrorState.partition_lag:type_name -> chronik.console.v1.PartitionOffset
-	5,  // 19: chronik.console.v1.ConsoleService.WatchCluster:input_type -> chronik.console.v1.WatchRequest
-	12, // 20: chronik.console.v1.ConsoleService.NodeStatus:input_type -> chronik.console.v1.NodeStatusRequest
-	14, // 21: chronik.console.v1.ConsoleService.Preflight:input_type -> chronik.console.v1.PreflightRequest
-	17, // 22: chronik.console.v1.ConsoleService.SetHighWatermark:input_type -> chronik.console.v1.SetHighWatermarkRequest
-	19, // 23: chronik.console.v1.ConsoleService.StartWalMigration:input_type -> chronik.console.v1.StartWalMigrationRequest
-	21, // 24: chronik.console.v1.ConsoleService.MigrationProgress:input_type -> chronik.console.v1.MigrationProgressRequest
-	23, // 25: chronik.console.v1.ConsoleService.Backup:input_type -> chronik.console.v1.BackupRequest
-	26, // 26: chronik.console.v1.ConsoleService.RunValidation:input_type -> chronik.console.v1.RunValidationRequest
-	28, // 27: chronik.console.v1.ConsoleService.TransferLeadership:input_type -> chronik.console.v1.TransferLeadershipRequest
-	30, // 28: chronik.console.v1.ConsoleService.AddNode:input_type -> chronik.console.v1.AddNodeRequest
-	32, // 29: chronik.console.v1.ConsoleService.RemoveNode:input_type -> chronik.console.v1.RemoveNodeRequest
-	34, // 30: chronik.console.v1.ConsoleService.MirrorStart:input_type -> chronik.console.v1.MirrorStartRequest
-	36, // 31: chronik.console.v1.ConsoleService.MirrorStop:input_type -> chronik.console.v1.MirrorStopRequest
-	38, // 32: chronik.console.v1.ConsoleService.MirrorStatus:input_type -> chronik.console.v1.MirrorStatusRequest
-	6,  // 33: chronik.console.v1.ConsoleService.WatchCluster:output_type -> chronik.console.v1.ClusterState
-	13, // 34: chronik.console.v1.ConsoleService.NodeStatus:output_type -> chronik.console.v1.NodeStatusResponse
-	16, // 35: chronik.console.v1.ConsoleService.Preflight:output_type -> chronik.console.v1.PreflightResponse
-	18, // 36: chronik.console.v1.ConsoleService.SetHighWatermark:output_type -> chronik.console.v1.SetHighWatermarkResponse
-	20, // 37: chronik.console.v1.ConsoleService.StartWalMigration:output_type -> chronik.console.v1.StartWalMigrationResponse
-	22, // 38: chronik.console.v1.ConsoleService.MigrationProgress:output_type -> chronik.console.v1.MigrationProgressResponse
-	24, // 39: chronik.console.v1.ConsoleService.Backup:output_type -> chronik.console.v1.BackupProgress
-	27, // 40: chronik.console.v1.ConsoleService.RunValidation:output_type -> chronik.console.v1.RunValidationResponse
-	29, // 41: chronik.console.v1.ConsoleService.TransferLeadership:output_type -> chronik.console.v1.TransferLeadershipResponse
-	31, // 42: chronik.console.v1.ConsoleService.AddNode:output_type -> chronik.console.v1.AddNodeResponse
-	33, // 43: chronik.console.v1.ConsoleService.RemoveNode:output_type -> chronik.console.v1.RemoveNodeResponse
-	35, // 44: chronik.console.v1.ConsoleService.MirrorStart:output_type -> chronik.console.v1.MirrorStartResponse
-	37, // 45: chronik.console.v1.ConsoleService.MirrorStop:output_type -> chronik.console.v1.MirrorStopResponse
-	39, // 46: chronik.console.v1.ConsoleService.MirrorStatus:output_type -> chronik.console.v1.MirrorStatusResponse
-	33, // [33:47] is the sub-list for method output_type
-	19, // [19:33] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	40, // 6: chronik.console.v1.ClusterState.mirrors:type_name -> chronik.console.v1.MirrorState
+	1,  // 7: chronik.console.v1.Member.role:type_name -> chronik.console.v1.Role
+	9,  // 8: chronik.console.v1.TopicState.partitions:type_name -> chronik.console.v1.PartitionState
+	2,  // 9: chronik.console.v1.Event.level:type_name -> chronik.console.v1.Level
+	0,  // 10: chronik.console.v1.NodeStatusResponse.mode:type_name -> chronik.console.v1.Mode
+	1,  // 11: chronik.console.v1.NodeStatusResponse.role:type_name -> chronik.console.v1.Role
+	4,  // 12: chronik.console.v1.PreflightRequest.path:type_name -> chronik.console.v1.MigrationPath
+	3,  // 13: chronik.console.v1.Check.status:type_name -> chronik.console.v1.CheckStatus
+	15, // 14: chronik.console.v1.PreflightResponse.checks:type_name -> chronik.console.v1.Check
+	10, // 15: chronik.console.v1.MigrationProgressResponse.nodes:type_name -> chronik.console.v1.MigrationNode
+	25, // 16: chronik.console.v1.RunValidationRequest.expected_high_watermarks:type_name -> chronik.console.v1.PartitionOffset
+	15, // 17: chronik.console.v1.RunValidationResponse.checks:type_name -> chronik.console.v1.Check
+	40, // 18: chronik.console.v1.MirrorStatusResponse.mirrors:type_name -> chronik.console.v1.MirrorState
+	41, // 19: chronik.console.v1.MirrorState.partitions:type_name -> chronik.console.v1.MirrorPartition
+	5,  // 20: chronik.console.v1.ConsoleService.WatchCluster:input_type -> chronik.console.v1.WatchRequest
+	12, // 21: chronik.console.v1.ConsoleService.NodeStatus:input_type -> chronik.console.v1.NodeStatusRequest
+	14, // 22: chronik.console.v1.ConsoleService.Preflight:input_type -> chronik.console.v1.PreflightRequest
+	17, // 23: chronik.console.v1.ConsoleService.SetHighWatermark:input_type -> chronik.console.v1.SetHighWatermarkRequest
+	19, // 24: chronik.console.v1.ConsoleService.StartWalMigration:input_type -> chronik.console.v1.StartWalMigrationRequest
+	21, // 25: chronik.console.v1.ConsoleService.MigrationProgress:input_type -> chronik.console.v1.MigrationProgressRequest
+	23, // 26: chronik.console.v1.ConsoleService.Backup:input_type -> chronik.console.v1.BackupRequest
+	26, // 27: chronik.console.v1.ConsoleService.RunValidation:input_type -> chronik.console.v1.RunValidationRequest
+	28, // 28: chronik.console.v1.ConsoleService.TransferLeadership:input_type -> chronik.console.v1.TransferLeadershipRequest
+	30, // 29: chronik.console.v1.ConsoleService.AddNode:input_type -> chronik.console.v1.AddNodeRequest
+	32, // 30: chronik.console.v1.ConsoleService.RemoveNode:input_type -> chronik.console.v1.RemoveNodeRequest
+	34, // 31: chronik.console.v1.ConsoleService.MirrorStart:input_type -> chronik.console.v1.MirrorStartRequest
+	36, // 32: chronik.console.v1.ConsoleService.MirrorStop:input_type -> chronik.console.v1.MirrorStopRequest
+	38, // 33: chronik.console.v1.ConsoleService.MirrorStatus:input_type -> chronik.console.v1.MirrorStatusRequest
+	6,  // 34: chronik.console.v1.ConsoleService.WatchCluster:output_type -> chronik.console.v1.ClusterState
+	13, // 35: chronik.console.v1.ConsoleService.NodeStatus:output_type -> chronik.console.v1.NodeStatusResponse
+	16, // 36: chronik.console.v1.ConsoleService.Preflight:output_type -> chronik.console.v1.PreflightResponse
+	18, // 37: chronik.console.v1.ConsoleService.SetHighWatermark:output_type -> chronik.console.v1.SetHighWatermarkResponse
+	20, // 38: chronik.console.v1.ConsoleService.StartWalMigration:output_type -> chronik.console.v1.StartWalMigrationResponse
+	22, // 39: chronik.console.v1.ConsoleService.MigrationProgress:output_type -> chronik.console.v1.MigrationProgressResponse
+	24, // 40: chronik.console.v1.ConsoleService.Backup:output_type -> chronik.console.v1.BackupProgress
+	27, // 41: chronik.console.v1.ConsoleService.RunValidation:output_type -> chronik.console.v1.RunValidationResponse
+	29, // 42: chronik.console.v1.ConsoleService.TransferLeadership:output_type -> chronik.console.v1.TransferLeadershipResponse
+	31, // 43: chronik.console.v1.ConsoleService.AddNode:output_type -> chronik.console.v1.AddNodeResponse
+	33, // 44: chronik.console.v1.ConsoleService.RemoveNode:output_type -> chronik.console.v1.RemoveNodeResponse
+	35, // 45: chronik.console.v1.ConsoleService.MirrorStart:output_type -> chronik.console.v1.MirrorStartResponse
+	37, // 46: chronik.console.v1.ConsoleService.MirrorStop:output_type -> chronik.console.v1.MirrorStopResponse
+	39, // 47: chronik.console.v1.ConsoleService.MirrorStatus:output_type -> chronik.console.v1.MirrorStatusResponse
+	34, // [34:48] is the sub-list for method output_type
+	20, // [20:34] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_console_proto_init() }
@@ -2845,7 +2993,7 @@ func file_console_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_console_proto_rawDesc), len(file_console_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   37,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -157,10 +157,9 @@ func (c clusterNode) TransferLeadership(ctx context.Context, target uint64) (uin
 	return c.n.TransferLeadership(ctx, target)
 }
 
-// AddNode cannot add a node from outside: a node joins by itself, started with the seed nodes.
-func (c clusterNode) AddNode(_ context.Context, id uint64, addr string) error {
-	return fmt.Errorf("node %d at %s joins by itself: start it with `chronik-server cluster --node-id %d --seed-nodes %d@%s`",
-		id, addr, id, c.n.ID(), c.n.RaftAddr())
+// AddNode waits for node id to join: a node joins by itself, started with the seed nodes.
+func (c clusterNode) AddNode(ctx context.Context, id uint64, addr string) error {
+	return c.n.AwaitMember(ctx, id, addr)
 }
 
 func (c clusterNode) Start(ctx context.Context, tlc func(map[string]string) storage.LogConfig) error {

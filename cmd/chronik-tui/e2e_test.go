@@ -188,8 +188,8 @@ func TestTUIEndToEnd(t *testing.T) {
 
 	x := tmux{t: t, socket: fmt.Sprintf("chronik-e2e-%d", os.Getpid())}
 	nodeAddr := fmt.Sprintf("127.0.0.1:%d", srv.node)
-	cmdline := fmt.Sprintf("env TERM=xterm-256color %s --connect %s --token e2e-token --log-file %s; echo EXITED:$?; sleep 30",
-		tuiBin, nodeAddr, filepath.Join(dir, "tui.log"))
+	cmdline := fmt.Sprintf("env TERM=xterm-256color %s --connect %s --token e2e-token --log-file %s --workflow-file %s; echo EXITED:$?; sleep 30",
+		tuiBin, nodeAddr, filepath.Join(dir, "tui.log"), filepath.Join(dir, "workflows.json"))
 	x.run("-f", "/dev/null", "new-session", "-d", "-s", "S", "-x", "100", "-y", "30", cmdline)
 	t.Cleanup(func() { _ = exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
 
@@ -206,20 +206,18 @@ func TestTUIEndToEnd(t *testing.T) {
 	x.key("x")
 	x.waitFor("step 1 done", "Step 2: Record the baseline") // the cursor moves on after a success
 	x.key("k")
-	pane = x.waitFor("the preflight result", "Result: done — ", "checks on node 1")
+	pane = x.waitFor("the preflight result", "Result: done in ", "checks on node 1")
 	if !rowHas(pane, "1", "Preflight", "checks", "done") {
 		t.Fatalf("step 1 not shown as done:\n%s", pane)
 	}
-	// Step 5 is irreversible: it asks for the cluster name; the standalone node answers
+	// Step 4 is irreversible: it asks for the cluster name; the standalone node answers
 	// UNIMPLEMENTED, which the console shows as blocked.
 	// As an operator would: one key, then wait for its effect.
 	for _, st := range []struct{ key, want string }{
 		{"j", "> 2   Record the baseline"},
 		{"x", "Step 3: Back up the data"}, // the baseline is recorded, the cursor moves on
 		{"x", "Proceed? [y/n]"},
-		{"y", "Step 4: Stop v1.x"},
-		{"x", "Confirm that you ran:"},
-		{"y", "Step 5: Migrate the WAL to V3"},
+		{"y", "Step 4: Migrate the WAL to V3"},
 	} {
 		x.key(st.key)
 		x.waitFor(fmt.Sprintf("%q after key %q", st.want, st.key), st.want)

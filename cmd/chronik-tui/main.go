@@ -2,7 +2,7 @@
 // through the console API (gRPC on the node port, 9093 by default) and drives the migration
 // workflows.
 //
-//	chronik-tui --connect node1:9093 [--token T] [--read-only] [--log-file F]
+//	chronik-tui --connect node1:9093 [--token T] [--read-only] [--log-file F] [--workflow-file F]
 package main
 
 import (
@@ -37,6 +37,7 @@ type flags struct {
 	token    string
 	readOnly bool
 	logFile  string
+	workflow string
 	version  bool
 }
 
@@ -48,9 +49,11 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.StringVar(&f.token, "token", "", "admin token for mutating steps (default $CHRONIK_ADMIN_TOKEN)")
 	fs.BoolVar(&f.readOnly, "read-only", false, "never send a mutating call (watch only)")
 	fs.StringVar(&f.logFile, "log-file", "", "write a debug log to this file")
+	fs.StringVar(&f.workflow, "workflow-file", tui.DefaultWorkflowFile(),
+		"where workflow progress is kept, so a workflow resumes after a restart (\"\" = not kept)")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: chronik-tui --connect HOST:9093 [--token T] [--read-only] [--log-file F]")
+		fmt.Fprintln(stderr, "Usage: chronik-tui --connect HOST:9093 [--token T] [--read-only] [--log-file F] [--workflow-file F]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -91,7 +94,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	defer conn.Close()
 	client := tui.NewClient(consolepb.NewConsoleServiceClient(conn), f.token, f.readOnly)
 	logger.Info("chronik-tui starting", "connect", f.connect, "read_only", f.readOnly, "token", f.token != "")
-	m := tui.New(tui.Options{Addr: f.connect, Client: client, Logger: logger})
+	m := tui.New(tui.Options{Addr: f.connect, Client: client, Logger: logger, WorkflowFile: f.workflow})
 	final, err := tea.NewProgram(m, tea.WithAltScreen()).Run()
 	if fm, ok := final.(tui.Model); ok {
 		fm.Close()

@@ -10,15 +10,17 @@ import (
 
 func TestFlags(t *testing.T) {
 	t.Setenv("CHRONIK_ADMIN_TOKEN", "from-env")
+	t.Setenv("XDG_STATE_HOME", "/state")
+	wf := "/state/chronik-tui/workflows.json"
 	for _, tt := range []struct {
 		args []string
 		want flags
 		err  string
 	}{
-		{args: nil, want: flags{connect: "127.0.0.1:9093", token: "from-env"}},
-		{args: []string{"--connect", "node1:9093", "--token", "T", "--read-only", "--log-file", "/tmp/f"},
+		{args: nil, want: flags{connect: "127.0.0.1:9093", token: "from-env", workflow: wf}},
+		{args: []string{"--connect", "node1:9093", "--token", "T", "--read-only", "--log-file", "/tmp/f", "--workflow-file", ""},
 			want: flags{connect: "node1:9093", token: "T", readOnly: true, logFile: "/tmp/f"}},
-		{args: []string{"--version"}, want: flags{connect: "127.0.0.1:9093", token: "from-env", version: true}},
+		{args: []string{"--version"}, want: flags{connect: "127.0.0.1:9093", token: "from-env", workflow: wf, version: true}},
 		{args: []string{"extra"}, err: "unexpected arguments"},
 		{args: []string{"--nope"}, err: "flag provided but not defined"},
 	} {
