@@ -78,8 +78,8 @@ func (c *Client) MigrationProgress(ctx context.Context) (*consolepb.MigrationPro
 
 // RunValidation is read-only; with a token the server also runs the produce/consume check.
 func (c *Client) RunValidation(ctx context.Context, req *consolepb.RunValidationRequest) (*consolepb.RunValidationResponse, error) {
-	if c.readOnly && req.GetProduceConsumeTopic() != "" {
-		return nil, fmt.Errorf("RunValidation with a produce/consume topic: %w", ErrReadOnly)
+	if c.readOnly && (req.GetProduceConsumeTopic() != "" || req.GetFailoverTest()) {
+		return nil, fmt.Errorf("RunValidation with a produce/consume topic or a failover test: %w", ErrReadOnly)
 	}
 	return c.rpc.RunValidation(c.auth(ctx), req)
 }
@@ -172,4 +172,12 @@ func (c *Client) MirrorStop(ctx context.Context, id string) (*consolepb.MirrorSt
 		return nil, err
 	}
 	return c.rpc.MirrorStop(ctx, &consolepb.MirrorStopRequest{MirrorId: id})
+}
+
+func (c *Client) MeasureProduce(ctx context.Context, req *consolepb.MeasureProduceRequest) (*consolepb.MeasureProduceResponse, error) {
+	ctx, err := c.mutating(ctx, "MeasureProduce")
+	if err != nil {
+		return nil, err
+	}
+	return c.rpc.MeasureProduce(ctx, req)
 }

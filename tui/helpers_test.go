@@ -53,6 +53,12 @@ func sampleState(seq uint64) *consolepb.ClusterState {
 		GroupsByState: map[string]int32{"Empty": 1, "Stable": 2, "PreparingRebalance": 0, "CompletingRebalance": 0},
 		Migration: []*consolepb.MigrationNode{{NodeId: 1, SegmentsV3: 3, SegmentsTotal: 8, State: "idle",
 			Detail: "5 V2 segments left: converted at the next start"}},
+		Mirrors: []*consolepb.MirrorState{{MirrorId: "mirror-1", SourceBootstrap: "blue-1:9092", State: "running", Lag: 300,
+			Records: 1842, Groups: 2, Partitions: []*consolepb.MirrorPartition{
+				{Topic: "orders", Partition: 0, SourceHighWatermark: 1200, NextSourceOffset: 1200, NextDestOffset: 1200},
+				{Topic: "orders", Partition: 1, SourceLogStart: 100, SourceHighWatermark: 1200, NextSourceOffset: 900, NextDestOffset: 900, Lag: 300},
+				{Topic: "payments", Partition: 0, SourceHighWatermark: 42, NextSourceOffset: 42, NextDestOffset: 42},
+			}}},
 		Events: []*consolepb.Event{
 			{Seq: 1, TimeUnixMs: at(-60), Level: consolepb.Level_LEVEL_INFO, Message: "chronik broker started", NodeId: 1},
 			{Seq: 2, TimeUnixMs: at(-30), Level: consolepb.Level_LEVEL_INFO, Message: "topic orders created (2 partitions)", NodeId: 1},
@@ -228,4 +234,18 @@ func fakeServer(t *testing.T, f *fakeConsole) consolepb.ConsoleServiceClient {
 		wg.Wait()
 	})
 	return consolepb.NewConsoleServiceClient(conn)
+}
+
+func (f *fakeConsole) MeasureProduce(ctx context.Context, req *consolepb.MeasureProduceRequest) (*consolepb.MeasureProduceResponse, error) {
+	f.note(ctx)
+	md, _ := metadata.FromIncomingContext(ctx)
+	if len(md.Get("authorization")) == 0 {
+		return nil, status.Error(codes.Unauthenticated, "MeasureProduce needs the admin token")
+	}
+	bs := req.GetBootstrap()
+	if bs == "" {
+		bs = "127.0.0.1:9092"
+	}
+	return &consolepb.MeasureProduceResponse{Bootstrap: bs, Records: 150000, Bytes: 150000 * 1024, DurationMs: 3000,
+		RecordsPerSec: 50000, MbPerSec: 48.8, RecordBytes: 1024}, nil
 }

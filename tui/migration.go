@@ -55,7 +55,41 @@ func (t migrationTab) View() string {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString(t.st.dim.Render(truncate("A node converts V2 segments when it starts with wal_format = 3 (`chronik-server cluster --migrate-wal`)"+
-		" or offline (`chronik-server migrate-wal`).", t.w)))
+	b.WriteString(t.st.dim.Render(truncate("A node converts V2 segments when it starts with wal_format = 3 (`chronik-server cluster --migrate-wal`),"+
+		" while it runs (Workflows: in-place) or offline (`chronik-server migrate-wal`).", t.w)))
+	if ms := t.state.GetMirrors(); len(ms) > 0 {
+		b.WriteString("\n\n" + t.mirrorsView(ms))
+	}
+	return b.String()
+}
+
+// mirrorsView shows each mirror with a bar of the records mirrored over what blue holds.
+func (t migrationTab) mirrorsView(ms []*consolepb.MirrorState) string {
+	var b strings.Builder
+	b.WriteString(t.st.bold.Render("Mirrors (blue → this cluster)") + "\n\n")
+	const labelW = 12
+	for _, m := range ms {
+		var done, total int64
+		for _, p := range m.GetPartitions() {
+			if p.GetSourceHighWatermark() >= 0 {
+				total += p.GetSourceHighWatermark() - max(0, p.GetSourceLogStart())
+				done += p.GetNextSourceOffset() - max(0, p.GetSourceLogStart())
+			}
+		}
+		pct := 1.0
+		if total > 0 {
+			pct = min(1, float64(done)/float64(total))
+		}
+		counts := fmt.Sprintf(" lag %d · %s", m.GetLag(), m.GetState())
+		bar := t.bar
+		bar.Width = max(10, min(60, t.w-labelW-len([]rune(counts))))
+		b.WriteString(pad(truncate(m.GetMirrorId(), labelW-1), labelW) + bar.ViewAs(pct) + counts + "\n")
+		info := fmt.Sprintf("from %s · %d records mirrored · %s · groups %d", m.GetSourceBootstrap(), m.GetRecords(),
+			plural(len(m.GetPartitions()), "partition"), m.GetGroups())
+		b.WriteString(strings.Repeat(" ", labelW) + t.st.dim.Render(truncate(info, max(10, t.w-labelW))) + "\n")
+		if e := m.GetError(); e != "" {
+			b.WriteString(strings.Repeat(" ", labelW) + t.st.bad.Render(truncate(e, max(10, t.w-labelW))) + "\n")
+		}
+	}
 	return b.String()
 }

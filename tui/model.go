@@ -207,6 +207,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.resize()
 		return m, nil
 	case tickMsg:
+		m.flows.checkObservers() // time-outs of waiting steps
 		return m, m.tick()
 	case reconnectMsg:
 		if m.sess == nil || msg.gen != m.conn.gen {

@@ -44,8 +44,11 @@ type savedStep struct {
 }
 
 type savedBaseline struct {
-	Topics []string          `json:"topics"`
-	HWMs   []savedPartOffset `json:"high_watermarks"`
+	Topics        []string          `json:"topics"`
+	HWMs          []savedPartOffset `json:"high_watermarks"`
+	RecordsPerSec float64           `json:"records_per_sec,omitempty"`
+	RecordBytes   uint32            `json:"record_bytes,omitempty"`
+	MeasuredOn    string            `json:"measured_on,omitempty"`
 }
 
 type savedPartOffset struct {
@@ -86,7 +89,7 @@ func (t *workflowsTab) save() error {
 		sw.Plans = append(sw.Plans, sp)
 	}
 	if b := t.baseline; b != nil {
-		sb := &savedBaseline{Topics: b.topics}
+		sb := &savedBaseline{Topics: b.topics, RecordsPerSec: b.recordsPerSec, RecordBytes: b.recordBytes, MeasuredOn: b.measuredOn}
 		for _, h := range b.hwms {
 			sb.HWMs = append(sb.HWMs, savedPartOffset{h.GetTopic(), h.GetPartition(), h.GetOffset()})
 		}
@@ -175,7 +178,7 @@ func (t *workflowsTab) load() error {
 		t.cur = pi
 	}
 	if sb := sw.Baseline; sb != nil {
-		b := &baseline{topics: sb.Topics}
+		b := &baseline{topics: sb.Topics, recordsPerSec: sb.RecordsPerSec, recordBytes: sb.RecordBytes, measuredOn: sb.MeasuredOn}
 		for _, h := range sb.HWMs {
 			b.hwms = append(b.hwms, &consolepb.PartitionOffset{Topic: h.Topic, Partition: h.Partition, Offset: h.Offset})
 		}

@@ -41,7 +41,7 @@ func TestWorkflowResumesAfterRestart(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "state", "workflows.json")
 	f := &fakeConsole{states: make(chan *consolepb.ClusterState)}
 	m := persistedModel(t, f, file)
-	m = press(t, m, "4", "l", "x", "x") // blue-green: preflight, baseline
+	m = press(t, m, "4", "x", "x") // in-place: preflight, baseline
 	if s := stepOf(m, 1); s.status != statusDone || s.took <= 0 {
 		t.Fatalf("baseline: %v took %v", s.status, s.took)
 	}
@@ -55,8 +55,8 @@ func TestWorkflowResumesAfterRestart(t *testing.T) {
 
 	r := persistedModel(t, f, file)
 	r = press(t, r, "4")
-	if r.flows.cur != 1 || r.flows.sel[1] != 2 {
-		t.Fatalf("restored plan %d step %d, want blue-green step 3", r.flows.cur, r.flows.sel[1]+1)
+	if r.flows.cur != 0 || r.flows.sel[0] != 2 {
+		t.Fatalf("restored plan %d step %d, want in-place step 3", r.flows.cur, r.flows.sel[0]+1)
 	}
 	for i, want := range []stepStatus{statusDone, statusDone, statusPending} {
 		if s := stepOf(r, i); s.status != want {
@@ -71,7 +71,7 @@ func TestWorkflowResumesAfterRestart(t *testing.T) {
 	}
 
 	// A step that was running when the console died.
-	r.flows.plans[1].steps[2].status = statusRunning
+	r.flows.plans[0].steps[2].status = statusRunning
 	if err := r.flows.save(); err != nil {
 		t.Fatal(err)
 	}
@@ -83,11 +83,11 @@ func TestWorkflowResumesAfterRestart(t *testing.T) {
 
 	// R resets the workflow (after y/n) and the file forgets it too.
 	r2 = press(t, r2, "R", "y")
-	if s := stepOf(r2, 0); s.status != statusPending || r2.flows.sel[1] != 0 {
-		t.Fatalf("after reset: step 1 %v, selected %d", s.status, r2.flows.sel[1])
+	if s := stepOf(r2, 0); s.status != statusPending || r2.flows.sel[0] != 0 {
+		t.Fatalf("after reset: step 1 %v, selected %d", s.status, r2.flows.sel[0])
 	}
 	r3 := persistedModel(t, f, file)
-	if s := r3.flows.plans[1].steps[0]; s.status != statusPending {
+	if s := r3.flows.plans[0].steps[0]; s.status != statusPending {
 		t.Fatalf("reset not saved: step 1 %v", s.status)
 	}
 }

@@ -25,6 +25,7 @@ func inPlacePlan() plan {
 				"v2.0 installed on node 1 and started standalone on the v1.x data with wal_format = 2 "+
 					"(`chronik-server start`: v1.x can still read the data); the console is connected to it"),
 			baselineStep(),
+			throughputStep(false),
 			backupStep(),
 			{
 				title:        "Migrate the WAL to V3",
@@ -57,7 +58,7 @@ func inPlacePlan() plan {
 			clusterUpStep("node 1 restarted with the [cluster] config"),
 			addNodeStep(2, "node2.internal:9093", `seed_nodes = ["1@node1.internal:9093"]`),
 			addNodeStep(3, "node3.internal:9093", `seed_nodes = ["1@node1.internal:9093", "2@node2.internal:9093"]`),
-			validateStep("all nodes joined; the baseline of step 2 is compared"),
+			validateStep("all nodes joined; the baselines of steps 2 and 3 are compared"),
 		},
 	}
 }
@@ -89,62 +90,64 @@ func blueGreenPlan() plan {
 		name:    "Blue-green",
 		summary: "Build a green v2.0 cluster beside the blue one, mirror the data, switch traffic (guide: Blue-Green Migration).",
 		steps: []step{
-			preflightStep(consolepb.MigrationPath_MIGRATION_PATH_BLUE_GREEN, "the console is connected to a blue node"),
-			baselineStep(),
 			{
 				title:        "Bootstrap the green cluster",
-				precondition: "three new hosts with v2.0 installed",
+				precondition: "three new hosts with v2.0 installed; this console connected to green-1 (chronik-tui --connect green-1:9093)",
 				action: `green-1: chronik-server cluster --node-id 1 --seed-nodes ""` + "\n" +
 					`green-2: chronik-server cluster --node-id 2 --seed-nodes "1@green-1:9093"` + "\n" +
 					`green-3: chronik-server cluster --node-id 3 --seed-nodes "1@green-1:9093,2@green-2:9093"`,
 				kind: kindManual, danger: destructive,
 			},
 			{
-				title:        "Start mirroring blue → green",
-				precondition: "console reconnected to green-1 (chronik-tui --connect green-1:9093)",
-				action:       "RPC MirrorStart(source_bootstrap = blue brokers) — or MirrorMaker / backup+restore by hand",
-				kind:         kindRPC, danger: destructive,
+				title:        "Verify the green cluster is up",
+				precondition: "the three green nodes started",
+				action:       fmt.Sprintf("the live stream shows cluster mode, a leader and %d voters", clusterNodes),
+				kind:         kindObserve,
+				observe:      clusterOf(clusterNodes),
+			},
+			preflightStep(consolepb.MigrationPath_MIGRATION_PATH_BLUE_GREEN, "the console is connected to a green node"),
+			{
+				title:        "Mirror blue → green (built-in mirror)",
+				precondition: "green is up; green can reach the blue brokers on their Kafka port",
+				action: "RPC MirrorStart(source_bootstrap = blue brokers, every topic): keys, headers, timestamps, partitions and\n" +
+					"  consumer-group offsets carried over (or by hand: MirrorMaker, or backup + restore, docs/migration.md)",
+				kind: kindRPC, danger: destructive,
 				inputPrompt: "Bootstrap servers of the blue cluster:", placeholder: "blue-1:9092,blue-2:9092",
 				run: func(ctx context.Context, env stepEnv) stepOutcome {
 					resp, err := env.client.MirrorStart(ctx, env.input, "")
 					if err != nil {
 						return failure(err)
 					}
-					return stepOutcome{status: statusDone, summary: "mirror " + resp.GetMirrorId() + " started"}
+					return stepOutcome{status: statusDone, summary: "mirror " + resp.GetMirrorId() + " started (progress in the Migration tab)"}
 				},
 			},
+			throughputStep(true),
 			{
-				title:        "Wait for the mirror to catch up",
-				precondition: "mirror running",
-				action:       "RPC MirrorStatus (lag per partition)",
-				kind:         kindRPC,
-				run: func(ctx context.Context, env stepEnv) stepOutcome {
-					resp, err := env.client.MirrorStatus(ctx)
-					if err != nil {
-						return failure(err)
-					}
-					var lag int64
-					var lines []string
-					for _, m := range resp.GetMirrors() {
-						lag += m.GetLag()
-						lines = append(lines, fmt.Sprintf("%s from %s: %s, lag %d", m.GetMirrorId(), m.GetSourceBootstrap(), m.GetState(), m.GetLag()))
-					}
-					if len(resp.GetMirrors()) == 0 || lag > 0 {
-						return stepOutcome{status: statusFailed, summary: fmt.Sprintf("not caught up: %d mirrors, lag %d", len(resp.GetMirrors()), lag), lines: lines}
-					}
-					return stepOutcome{status: statusDone, summary: "caught up (lag 0)", lines: lines}
-				},
+				title:        "High-watermark parity (records the blue baseline)",
+				precondition: "blue producers paused or stopped, so that the mirror can catch up",
+				action:       "compare every mirrored partition's high watermark on green with blue's (the mirror's view of blue)",
+				kind:         kindLocal,
+				run:          hwmParity,
 			},
-			validateStep("console connected to green; the blue baseline of step 2 is compared"),
+			validateStep("parity reached; green is compared with blue's high watermarks and throughput"),
 			{
-				title:        "Switch traffic to green",
+				title:        "Cut over to green",
 				precondition: "validation passed",
-				action:       "route 10% of clients to green (DNS weight), watch, then 100%",
-				kind:         kindManual, danger: destructive,
+				action: "1. stop the producers on blue; 2. wait for mirror lag 0 (Migration tab);\n" +
+					"  3. point producers at green, then consumers (their group offsets were translated by the mirror);\n" +
+					"  4. DNS/load balancer: 10% to green, watch, then 100%",
+				kind: kindManual, danger: destructive,
 			},
 			{
-				title:        "Decommission blue",
-				precondition: "24-48 hours on green without problems",
+				title:        "Stop the mirror",
+				precondition: "no client writes to blue any more",
+				action:       "RPC MirrorStop for every running mirror (its offset mapping is kept)",
+				kind:         kindRPC, danger: destructive,
+				run: stopMirrors,
+			},
+			{
+				title:        "Keep blue for 24-48 hours, then decommission it",
+				precondition: "24-48 hours on green without problems (blue is the rollback)",
 				action:       "stop the blue nodes (systemctl stop chronik) and release them",
 				kind:         kindManual, danger: irreversible,
 			},
@@ -157,13 +160,13 @@ func freshPlan() plan {
 		name:    "Fresh",
 		summary: "Bootstrap a new empty 3-node v2.0 cluster and re-ingest data (guide: Fresh Cluster Setup).",
 		steps: []step{
-			preflightStep(consolepb.MigrationPath_MIGRATION_PATH_FRESH, "the console is connected to node 1"),
 			{
 				title:        "Bootstrap node 1",
-				precondition: "three hosts with v2.0 installed, port 9093 open between them",
+				precondition: "three hosts with v2.0 installed, port 9093 open between them; this console connected to node 1",
 				action:       `chronik-server cluster --node-id 1 --seed-nodes ""`,
 				kind:         kindManual, danger: destructive,
 			},
+			preflightStep(consolepb.MigrationPath_MIGRATION_PATH_FRESH, "node 1 runs `chronik-server cluster`"),
 			clusterUpStep("node 1 runs `chronik-server cluster`"),
 			addNodeStep(2, "node2:9093", `chronik-server cluster --node-id 2 --seed-nodes "1@node1:9093"`),
 			addNodeStep(3, "node3:9093", `chronik-server cluster --node-id 3 --seed-nodes "1@node1:9093,2@node2:9093"`),
@@ -176,6 +179,126 @@ func freshPlan() plan {
 			},
 		},
 	}
+}
+
+// clusterOf holds when the node runs in cluster mode with a leader and n voters.
+func clusterOf(n int) func(*consolepb.ClusterState) (bool, string) {
+	return func(st *consolepb.ClusterState) (bool, string) {
+		up, detail := clusterUpStep("").observe(st)
+		if !up {
+			return false, detail
+		}
+		voters := 0
+		for _, m := range st.GetMembers() {
+			if m.GetVoter() {
+				voters++
+			}
+		}
+		if voters < n {
+			return false, fmt.Sprintf("%d of %d voters (nodes still joining?)", voters, n)
+		}
+		return true, fmt.Sprintf("leader node %d, %d voters", st.GetLeaderId(), voters)
+	}
+}
+
+// throughputStep measures the produce throughput before the migration: of this node
+// (in-place) or of the blue cluster the mirror reads (blue-green).
+func throughputStep(blue bool) step {
+	s := step{
+		title:        "Measure produce throughput (performance baseline)",
+		precondition: "a token; a quiet moment (the measurement loads the node for a few seconds)",
+		action:       "RPC MeasureProduce(topic = the validation topic, 3 s of 1 KiB records, acks=all)",
+		kind:         kindRPC,
+	}
+	if blue {
+		s.precondition = "the mirror runs (its source is the blue cluster measured); a quiet moment on blue"
+		s.action = "RPC MeasureProduce(bootstrap = the mirror's blue brokers, topic <validation topic>-blue, 3 s of 1 KiB records)"
+	}
+	s.run = func(ctx context.Context, env stepEnv) stepOutcome {
+		req := &consolepb.MeasureProduceRequest{Topic: env.validationTopic}
+		if blue {
+			ms := env.state.GetMirrors()
+			if len(ms) == 0 {
+				return stepOutcome{status: statusFailed, summary: "no mirror: start the mirror first (its source is what is measured)",
+					next: "run the mirror step, then this one again (x)"}
+			}
+			req.Bootstrap, req.Topic = ms[0].GetSourceBootstrap(), env.validationTopic+"-blue"
+		}
+		resp, err := env.client.MeasureProduce(ctx, req)
+		if err != nil {
+			return failure(err)
+		}
+		return stepOutcome{status: statusDone,
+			summary: fmt.Sprintf("%.0f records/s (%.1f MiB/s) via %s", resp.GetRecordsPerSec(), resp.GetMbPerSec(), resp.GetBootstrap()),
+			record: func(b *baseline) {
+				b.recordsPerSec, b.recordBytes, b.measuredOn = resp.GetRecordsPerSec(), resp.GetRecordBytes(), resp.GetBootstrap()
+			}}
+	}
+	return s
+}
+
+// hwmParity compares green's high watermarks with blue's as the mirror last saw them and
+// records blue's as the baseline for the validation.
+func hwmParity(_ context.Context, env stepEnv) stepOutcome {
+	st := env.state
+	if len(st.GetMirrors()) == 0 {
+		return stepOutcome{status: statusFailed, summary: "no mirror on this node", next: "start the mirror (step 4), then run this again (x)"}
+	}
+	green := map[string]int64{}
+	for _, t := range st.GetTopics() {
+		for _, p := range t.GetPartitions() {
+			green[fmt.Sprintf("%s/%d", t.GetName(), p.GetPartition())] = p.GetHighWatermark()
+		}
+	}
+	b := &baseline{}
+	topics := map[string]bool{}
+	var bad, lines []string
+	var lag int64
+	for _, m := range st.GetMirrors() {
+		if m.GetState() == "failed" {
+			return stepOutcome{status: statusFailed, summary: "mirror " + m.GetMirrorId() + " failed: " + m.GetError(),
+				next: "fix the cause, restart the mirror, then run this again (x)"}
+		}
+		lag += m.GetLag()
+		for _, p := range m.GetPartitions() {
+			key := fmt.Sprintf("%s/%d", p.GetTopic(), p.GetPartition())
+			topics[p.GetTopic()] = true
+			b.hwms = append(b.hwms, &consolepb.PartitionOffset{Topic: p.GetTopic(), Partition: p.GetPartition(), Offset: p.GetSourceHighWatermark()})
+			if g, ok := green[key]; !ok || g != p.GetSourceHighWatermark() {
+				bad = append(bad, fmt.Sprintf("%s: blue %d, green %d", key, p.GetSourceHighWatermark(), g))
+			} else if len(lines) < 8 {
+				lines = append(lines, fmt.Sprintf("%s: %d = %d", key, p.GetSourceHighWatermark(), g))
+			}
+		}
+	}
+	if lag > 0 || len(bad) > 0 {
+		return stepOutcome{status: statusFailed, summary: fmt.Sprintf("not yet: mirror lag %d, %d of %d partitions differ", lag, len(bad), len(b.hwms)),
+			lines: bad[:min(len(bad), 8)], next: "pause blue's producers, wait for lag 0 (Migration tab), then run this again (x)"}
+	}
+	for t := range topics {
+		b.topics = append(b.topics, t)
+	}
+	slices.Sort(b.topics)
+	return stepOutcome{status: statusDone, summary: fmt.Sprintf("parity: %d partitions of %s equal on blue and green", len(b.hwms), plural(len(b.topics), "topic")),
+		lines: lines, record: func(into *baseline) { into.topics, into.hwms = b.topics, b.hwms }}
+}
+
+// stopMirrors stops every running mirror of the node.
+func stopMirrors(ctx context.Context, env stepEnv) stepOutcome {
+	var stopped []string
+	for _, m := range env.state.GetMirrors() {
+		if m.GetState() != "running" && m.GetState() != "starting" {
+			continue
+		}
+		if _, err := env.client.MirrorStop(ctx, m.GetMirrorId()); err != nil {
+			return failure(err)
+		}
+		stopped = append(stopped, fmt.Sprintf("%s (%d records mirrored)", m.GetMirrorId(), m.GetRecords()))
+	}
+	if len(stopped) == 0 {
+		return stepOutcome{status: statusDone, summary: "no mirror was running"}
+	}
+	return stepOutcome{status: statusDone, summary: "stopped " + strings.Join(stopped, ", ")}
 }
 
 func preflightStep(path consolepb.MigrationPath, pre string) step {
@@ -206,6 +329,9 @@ func baselineStep() step {
 			}
 			b := &baseline{}
 			for _, t := range env.state.GetTopics() {
+				if t.GetName() == env.validationTopic { // the console's own writes
+					continue
+				}
 				b.topics = append(b.topics, t.GetName())
 				for _, p := range t.GetPartitions() {
 					b.hwms = append(b.hwms, &consolepb.PartitionOffset{Topic: t.GetName(), Partition: p.GetPartition(), Offset: p.GetHighWatermark()})
@@ -220,7 +346,7 @@ func baselineStep() step {
 				lines = append(lines[:8], fmt.Sprintf("… and %d more", len(b.hwms)-8))
 			}
 			return stepOutcome{status: statusDone, summary: fmt.Sprintf("recorded %s, %s", plural(len(b.topics), "topic"), plural(len(b.hwms), "partition")),
-				lines: lines, baseline: b}
+				lines: lines, record: func(into *baseline) { into.topics, into.hwms = b.topics, b.hwms }}
 		},
 	}
 }
@@ -260,7 +386,7 @@ func clusterUpStep(pre string) step {
 			case st.GetLeaderId() == 0:
 				return false, "no leader elected"
 			}
-			return true, fmt.Sprintf("leader node %d, %d members", st.GetLeaderId(), len(st.GetMembers()))
+			return true, fmt.Sprintf("leader node %d, %s", st.GetLeaderId(), plural(len(st.GetMembers()), "member"))
 		},
 	}
 }
@@ -286,16 +412,18 @@ func validateStep(pre string) step {
 		title:        "Validate (Migration Success Criteria)",
 		precondition: pre,
 		action: "RPC RunValidation(expected_nodes = " + strconv.Itoa(clusterNodes) +
-			", baseline) — with a token it also produces and consumes one record",
+			", baseline) — with a token also produce/consume on every node, throughput vs baseline, a leadership failover",
 		kind: kindRPC, timeout: 2 * time.Minute,
 		run: func(ctx context.Context, env stepEnv) stepOutcome {
 			req := &consolepb.RunValidationRequest{ExpectedNodes: clusterNodes}
 			if env.baseline != nil {
 				req.ExpectedTopics = env.baseline.topics
 				req.ExpectedHighWatermarks = env.baseline.hwms
+				req.BaselineRecordsPerSec, req.BaselineRecordBytes = env.baseline.recordsPerSec, env.baseline.recordBytes
 			}
 			if env.client.HasToken() && !env.client.ReadOnly() {
 				req.ProduceConsumeTopic = env.validationTopic
+				req.FailoverTest = true
 			}
 			resp, err := env.client.RunValidation(ctx, req)
 			if err != nil {

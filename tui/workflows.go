@@ -80,6 +80,10 @@ func (s stepStatus) String() string {
 type baseline struct {
 	topics []string
 	hwms   []*consolepb.PartitionOffset
+	// Produce throughput measured before the migration (0 = not measured).
+	recordsPerSec float64
+	recordBytes   uint32
+	measuredOn    string
 }
 
 // stepEnv is what a running step may use.
@@ -93,11 +97,11 @@ type stepEnv struct {
 }
 
 type stepOutcome struct {
-	status   stepStatus
-	summary  string
-	next     string // what to do now (failed and blocked steps)
-	lines    []string
-	baseline *baseline // set by the baseline step
+	status  stepStatus
+	summary string
+	next    string // what to do now (failed and blocked steps)
+	lines   []string
+	record  func(*baseline) // records into the baseline (the baseline steps)
 }
 
 // step is one step of a workflow plan.
@@ -179,8 +183,57 @@ func (t *workflowsTab) persist() {
 	}
 }
 
-func (t *workflowsTab) SetSize(w, h int)                    { t.w, t.h = w, h }
-func (t *workflowsTab) setState(st *consolepb.ClusterState) { t.state = st }
+func (t *workflowsTab) SetSize(w, h int) { t.w, t.h = w, h }
+func (t *workflowsTab) setState(st *consolepb.ClusterState) {
+	t.state = st
+	t.checkObservers()
+}
+
+// defaultObserveTimeout bounds how long a waiting step waits for its condition.
+const defaultObserveTimeout = 2 * time.Minute
+
+// checkObservers completes the waiting (kindObserve) steps whose condition the latest state
+// satisfies, and fails those that waited longer than their timeout. It runs at every new state
+// and every tick: the console reacts to pushed states, it does not poll the node.
+func (t *workflowsTab) checkObservers() {
+	now := t.o.Now()
+	changed := false
+	for pi := range t.plans {
+		p := &t.plans[pi]
+		for si := range p.steps {
+			s := &p.steps[si]
+			if s.kind != kindObserve || s.status != statusRunning {
+				continue
+			}
+			ok, detail := s.observe(t.state)
+			timeout := s.timeout
+			if timeout <= 0 {
+				timeout = defaultObserveTimeout
+			}
+			switch {
+			case ok:
+				s.status, s.summary, s.next, s.took = statusDone, "observed: "+detail, "", now.Sub(s.started)
+				t.o.Logger.Info("step finished", "workflow", p.name, "step", si+1, "title", s.title, "status", s.status.String(), "summary", s.summary)
+				if t.sel[pi] == si && si+1 < len(p.steps) {
+					t.sel[pi]++ // move on, as after any success
+				}
+				changed = true
+			case now.Sub(s.started) >= timeout:
+				s.status, s.took = statusFailed, now.Sub(s.started)
+				s.summary = fmt.Sprintf("not after %s: %s", timeout, detail)
+				s.next = "fix what keeps it from happening, then wait again (x) — or skip it (s)"
+				changed = true
+			default:
+				if w := "waiting: " + detail; w != s.summary {
+					s.summary = w
+				}
+			}
+		}
+	}
+	if changed {
+		t.persist()
+	}
+}
 
 func (t workflowsTab) Update(msg tea.Msg) (workflowsTab, tea.Cmd) {
 	switch msg := msg.(type) {
@@ -214,8 +267,13 @@ func (t workflowsTab) Update(msg tea.Msg) (workflowsTab, tea.Cmd) {
 			s.started, s.took = now, 0
 		}
 		s.status, s.summary, s.next, s.lines = msg.outcome.status, msg.outcome.summary, msg.outcome.next, msg.outcome.lines
-		if msg.outcome.baseline != nil {
-			t.baseline = msg.outcome.baseline
+		if msg.outcome.record != nil {
+			b := &baseline{}
+			if t.baseline != nil {
+				*b = *t.baseline
+			}
+			msg.outcome.record(b)
+			t.baseline = b
 		}
 		t.o.Logger.Info("step finished", "workflow", t.plans[msg.plan].name, "step", msg.step+1, "title", s.title,
 			"status", s.status.String(), "summary", s.summary)
@@ -262,7 +320,8 @@ func (t workflowsTab) handleKey(k tea.KeyMsg) (workflowsTab, tea.Cmd) {
 	case key.Matches(k, t.keys.Skip):
 		pi, si := t.cur, t.sel[t.cur]
 		s := p.steps[si]
-		if s.status == statusRunning || s.status == statusDone || s.status == statusSkipped {
+		waiting := s.status == statusRunning && s.kind == kindObserve // waiting may be given up
+		if !waiting && (s.status == statusRunning || s.status == statusDone || s.status == statusSkipped) {
 			t.flash = fmt.Sprintf("step %d is %s", si+1, s.status)
 			return t, nil
 		}
@@ -296,15 +355,13 @@ func (t workflowsTab) requestRun(pi, si int) (workflowsTab, tea.Cmd) {
 	}
 	t.flash = ""
 	switch s.kind {
-	case kindObserve:
-		ok, detail := s.observe(t.state)
-		if ok {
-			s.status, s.summary, s.next = statusDone, "observed: "+detail, ""
-		} else {
-			s.status, s.summary, s.next = statusFailed, "not yet: "+detail, "wait for it (Overview tab), then check again (x)"
+	case kindObserve: // waits for the live state to satisfy the condition
+		s.status, s.summary, s.next, s.lines, s.started, s.took = statusRunning, "waiting", "", nil, t.o.Now(), 0
+		t.o.Logger.Info("step started", "workflow", p.name, "step", si+1, "title", s.title)
+		t.checkObservers()
+		if s.status == statusRunning {
+			t.persist()
 		}
-		s.lines, s.started, s.took = nil, t.o.Now(), 0
-		t.persist()
 		return t, nil
 	case kindManual:
 		body := "The console cannot run this. Confirm that you ran:\n" + s.action

@@ -64,9 +64,16 @@ func TestInPlaceWorkflow(t *testing.T) {
 	if s := stepOf(m, 1); s.status != statusDone || s.summary != "recorded 2 topics, 3 partitions" {
 		t.Fatalf("baseline: %v %q", s.status, s.summary)
 	}
+	m = press(t, m, "x")
+	if s := stepOf(m, 2); s.status != statusDone || !strings.Contains(s.summary, "50000 records/s") {
+		t.Fatalf("throughput: %v %q", s.status, s.summary)
+	}
+	if b := m.flows.baseline; b == nil || b.recordsPerSec != 50000 || len(b.hwms) != 3 {
+		t.Fatalf("baseline after the throughput step: %+v", b)
+	}
 	// Backup asks y/n; n cancels, y runs.
 	m = press(t, m, "x", "n")
-	if s := stepOf(m, 2); s.status != statusPending || len(f.backups) != 0 {
+	if s := stepOf(m, 3); s.status != statusPending || len(f.backups) != 0 {
 		t.Fatalf("backup after n: %v, %v", s.status, f.backups)
 	}
 	m = press(t, m, "x")
@@ -74,12 +81,12 @@ func TestInPlaceWorkflow(t *testing.T) {
 		t.Fatalf("no y/n prompt:\n%s", m.View())
 	}
 	m = press(t, m, "y")
-	if s := stepOf(m, 2); s.status != statusDone || !strings.Contains(s.summary, "written /var/lib/chronik/chronik-backup-20261126-093000.tar.gz: 4 files") {
+	if s := stepOf(m, 3); s.status != statusDone || !strings.Contains(s.summary, "written /var/lib/chronik/chronik-backup-20261126-093000.tar.gz: 4 files") {
 		t.Fatalf("backup: %v %q", s.status, s.summary)
 	}
 	// Irreversible: typed name; the fake answers UNIMPLEMENTED → blocked, with what to do next.
 	m = press(t, m, "x", "c", "h", "r", "o", "n", "i", "k", "enter")
-	if s := stepOf(m, 3); s.status != statusBlocked || !strings.Contains(s.summary, "UNIMPLEMENTED") ||
+	if s := stepOf(m, 4); s.status != statusBlocked || !strings.Contains(s.summary, "UNIMPLEMENTED") ||
 		!strings.Contains(strings.Join(s.lines, " "), "StartWalMigration") || s.next == "" {
 		t.Fatalf("wal migration: %v %q %q next %q", s.status, s.summary, s.lines, s.next)
 	}
@@ -88,37 +95,43 @@ func TestInPlaceWorkflow(t *testing.T) {
 	}
 	// Running a blocked step again asks again (no silent re-run).
 	m = press(t, m, "x")
-	if s := stepOf(m, 3); s.status != statusBlocked {
+	if s := stepOf(m, 4); s.status != statusBlocked {
 		t.Fatal("blocked step re-ran without confirmation")
 	}
 	m = press(t, m, "esc", "s", "y", "j")
-	// Observe: the sample state's migration is not complete.
+	// Observe: the sample state's migration is not complete, so the step waits; the next state
+	// with every segment in V3 completes it and the cursor moves on.
 	m = press(t, m, "x")
-	if s := stepOf(m, 4); s.status != statusFailed || !strings.Contains(s.summary, "not yet: ") {
+	if s := stepOf(m, 5); s.status != statusRunning || !strings.Contains(s.summary, "waiting: node 1: 3/8 segments V3") {
 		t.Fatalf("observe wal: %v %q", s.status, s.summary)
 	}
-	m = press(t, m, "s", "y", "j")
+	migrated := sampleState(2)
+	migrated.Migration[0].SegmentsV3, migrated.Migration[0].State = 8, "done"
+	m = withState(t, m, migrated)
+	if s := stepOf(m, 5); s.status != statusDone || !strings.Contains(s.summary, "observed: node 1: 8/8 segments V3") {
+		t.Fatalf("observe wal after the migration: %v %q", s.status, s.summary)
+	}
 	// Manual step: the operator confirms.
 	m = press(t, m, "x", "y")
-	if s := stepOf(m, 5); s.status != statusDone || !strings.Contains(s.summary, "confirmed by the operator") {
+	if s := stepOf(m, 6); s.status != statusDone || !strings.Contains(s.summary, "confirmed by the operator") {
 		t.Fatalf("manual: %v %q", s.status, s.summary)
 	}
 	m = press(t, m, "x")
-	if s := stepOf(m, 6); s.status != statusFailed || !strings.Contains(s.summary, "not yet: node 1 runs standalone") {
+	if s := stepOf(m, 7); s.status != statusRunning || !strings.Contains(s.summary, "waiting: node 1 runs standalone") {
 		t.Fatalf("observe: %v %q", s.status, s.summary)
 	}
 	m = press(t, m, "j", "x")
-	if !strings.Contains(m.View(), "run step 7 first (or skip it with s)") {
+	if !strings.Contains(m.View(), "run step 8 first (or skip it with s)") {
 		t.Fatalf("order not enforced:\n%s", m.View())
 	}
 	m = press(t, m, "k", "s", "y", "j")
 	// AddNode asks for the address, then y/n; the fake answers UNIMPLEMENTED.
 	m = press(t, m, "x", "n", "2", ":", "9", "0", "9", "3", "enter", "y")
-	if s := stepOf(m, 7); s.status != statusBlocked || s.input != "n2:9093" {
+	if s := stepOf(m, 8); s.status != statusBlocked || s.input != "n2:9093" {
 		t.Fatalf("add node: %v %q input %q", s.status, s.summary, s.input)
 	}
 	m = press(t, m, "s", "y", "j", "s", "y", "j", "x")
-	s := stepOf(m, 9)
+	s := stepOf(m, 10)
 	if s.status != statusFailed || !strings.Contains(s.summary, "1 fail") || !strings.Contains(strings.Join(s.lines, "\n"), "baseline of 3") {
 		t.Fatalf("validate: %v %q %q", s.status, s.summary, s.lines)
 	}
@@ -141,6 +154,10 @@ func TestReadOnlyWorkflow(t *testing.T) {
 	m := connectedModel(t, f, "tok", true)
 	m = press(t, m, "4", "x", "x", "x")
 	if s := stepOf(m, 2); s.status != statusBlocked || !strings.Contains(s.summary, "read-only") {
+		t.Fatalf("throughput in read-only mode: %v %q", s.status, s.summary)
+	}
+	m = press(t, m, "s", "y", "j", "x")
+	if s := stepOf(m, 3); s.status != statusBlocked || !strings.Contains(s.summary, "read-only") {
 		t.Fatalf("backup in read-only mode: %v %q", s.status, s.summary)
 	}
 	if len(f.backups) != 0 {
@@ -158,8 +175,8 @@ func TestReadOnlyWorkflow(t *testing.T) {
 func TestWithoutToken(t *testing.T) {
 	f := &fakeConsole{states: make(chan *consolepb.ClusterState)}
 	m := connectedModel(t, f, "", false)
-	m = press(t, m, "4", "x", "x", "x", "y")
-	if s := stepOf(m, 2); s.status != statusFailed || !strings.Contains(s.summary, "--token") {
+	m = press(t, m, "4", "x", "x", "s", "y", "j", "x", "y")
+	if s := stepOf(m, 3); s.status != statusFailed || !strings.Contains(s.summary, "--token") {
 		t.Fatalf("backup without token: %v %q", s.status, s.summary)
 	}
 }

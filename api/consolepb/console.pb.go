@@ -1795,8 +1795,17 @@ type RunValidationRequest struct {
 	// Topic to produce to and consume back from ("Produce/consume works"); "" = skip. Writes a
 	// record, so it needs the admin token.
 	ProduceConsumeTopic string `protobuf:"bytes,4,opt,name=produce_consume_topic,json=produceConsumeTopic,proto3" json:"produce_consume_topic,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// "Failover works (leader election < 1s)": move the metadata group's leadership to another
+	// voter and time until the new leader is known and serves a produce/consume round trip
+	// (through produce_consume_topic when set). Needs the admin token; cluster mode only.
+	FailoverTest bool `protobuf:"varint,5,opt,name=failover_test,json=failoverTest,proto3" json:"failover_test,omitempty"`
+	// "Performance within 10% of v1.x baseline": the produce rate (records/s) MeasureProduce
+	// reported before the migration; when > 0 the node measures again with the same record size
+	// into produce_consume_topic (needs the admin token) and passes at >= 90% of it.
+	BaselineRecordsPerSec float64 `protobuf:"fixed64,6,opt,name=baseline_records_per_sec,json=baselineRecordsPerSec,proto3" json:"baseline_records_per_sec,omitempty"`
+	BaselineRecordBytes   uint32  `protobuf:"varint,7,opt,name=baseline_record_bytes,json=baselineRecordBytes,proto3" json:"baseline_record_bytes,omitempty"` // [1024]
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *RunValidationRequest) Reset() {
@@ -1855,6 +1864,27 @@ func (x *RunValidationRequest) GetProduceConsumeTopic() string {
 		return x.ProduceConsumeTopic
 	}
 	return ""
+}
+
+func (x *RunValidationRequest) GetFailoverTest() bool {
+	if x != nil {
+		return x.FailoverTest
+	}
+	return false
+}
+
+func (x *RunValidationRequest) GetBaselineRecordsPerSec() float64 {
+	if x != nil {
+		return x.BaselineRecordsPerSec
+	}
+	return 0
+}
+
+func (x *RunValidationRequest) GetBaselineRecordBytes() uint32 {
+	if x != nil {
+		return x.BaselineRecordBytes
+	}
+	return 0
 }
 
 type RunValidationResponse struct {
@@ -2630,6 +2660,169 @@ func (x *MirrorPartition) GetLag() int64 {
 	return 0
 }
 
+type MeasureProduceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Topic to write to (created if missing); required.
+	Topic string `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	// Kafka bootstrap servers of the cluster to measure; "" = this cluster. Blue-green: the blue
+	// cluster, measured from a green node.
+	Bootstrap     string `protobuf:"bytes,2,opt,name=bootstrap,proto3" json:"bootstrap,omitempty"`
+	DurationMs    uint32 `protobuf:"varint,3,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`    // [3000], at most 30000
+	RecordBytes   uint32 `protobuf:"varint,4,opt,name=record_bytes,json=recordBytes,proto3" json:"record_bytes,omitempty"` // [1024], at most 1 MiB
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MeasureProduceRequest) Reset() {
+	*x = MeasureProduceRequest{}
+	mi := &file_console_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MeasureProduceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MeasureProduceRequest) ProtoMessage() {}
+
+func (x *MeasureProduceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_console_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MeasureProduceRequest.ProtoReflect.Descriptor instead.
+func (*MeasureProduceRequest) Descriptor() ([]byte, []int) {
+	return file_console_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *MeasureProduceRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *MeasureProduceRequest) GetBootstrap() string {
+	if x != nil {
+		return x.Bootstrap
+	}
+	return ""
+}
+
+func (x *MeasureProduceRequest) GetDurationMs() uint32 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *MeasureProduceRequest) GetRecordBytes() uint32 {
+	if x != nil {
+		return x.RecordBytes
+	}
+	return 0
+}
+
+type MeasureProduceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bootstrap     string                 `protobuf:"bytes,1,opt,name=bootstrap,proto3" json:"bootstrap,omitempty"` // what was measured
+	Records       int64                  `protobuf:"varint,2,opt,name=records,proto3" json:"records,omitempty"`    // acknowledged (acks=all)
+	Bytes         int64                  `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`        // record values acknowledged
+	DurationMs    int64                  `protobuf:"varint,4,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	RecordsPerSec float64                `protobuf:"fixed64,5,opt,name=records_per_sec,json=recordsPerSec,proto3" json:"records_per_sec,omitempty"`
+	MbPerSec      float64                `protobuf:"fixed64,6,opt,name=mb_per_sec,json=mbPerSec,proto3" json:"mb_per_sec,omitempty"` // MiB/s of record values
+	RecordBytes   uint32                 `protobuf:"varint,7,opt,name=record_bytes,json=recordBytes,proto3" json:"record_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MeasureProduceResponse) Reset() {
+	*x = MeasureProduceResponse{}
+	mi := &file_console_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MeasureProduceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MeasureProduceResponse) ProtoMessage() {}
+
+func (x *MeasureProduceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_console_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MeasureProduceResponse.ProtoReflect.Descriptor instead.
+func (*MeasureProduceResponse) Descriptor() ([]byte, []int) {
+	return file_console_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *MeasureProduceResponse) GetBootstrap() string {
+	if x != nil {
+		return x.Bootstrap
+	}
+	return ""
+}
+
+func (x *MeasureProduceResponse) GetRecords() int64 {
+	if x != nil {
+		return x.Records
+	}
+	return 0
+}
+
+func (x *MeasureProduceResponse) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *MeasureProduceResponse) GetDurationMs() int64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *MeasureProduceResponse) GetRecordsPerSec() float64 {
+	if x != nil {
+		return x.RecordsPerSec
+	}
+	return 0
+}
+
+func (x *MeasureProduceResponse) GetMbPerSec() float64 {
+	if x != nil {
+		return x.MbPerSec
+	}
+	return 0
+}
+
+func (x *MeasureProduceResponse) GetRecordBytes() uint32 {
+	if x != nil {
+		return x.RecordBytes
+	}
+	return 0
+}
+
 var File_console_proto protoreflect.FileDescriptor
 
 const file_console_proto_rawDesc = "" +
@@ -2763,12 +2956,15 @@ const file_console_proto_rawDesc = "" +
 	"\x0fPartitionOffset\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x16\n" +
-	"\x06offset\x18\x03 \x01(\x03R\x06offset\"\xf9\x01\n" +
+	"\x06offset\x18\x03 \x01(\x03R\x06offset\"\x8b\x03\n" +
 	"\x14RunValidationRequest\x12%\n" +
 	"\x0eexpected_nodes\x18\x01 \x01(\rR\rexpectedNodes\x12'\n" +
 	"\x0fexpected_topics\x18\x02 \x03(\tR\x0eexpectedTopics\x12]\n" +
 	"\x18expected_high_watermarks\x18\x03 \x03(\v2#.chronik.console.v1.PartitionOffsetR\x16expectedHighWatermarks\x122\n" +
-	"\x15produce_consume_topic\x18\x04 \x01(\tR\x13produceConsumeTopic\"c\n" +
+	"\x15produce_consume_topic\x18\x04 \x01(\tR\x13produceConsumeTopic\x12#\n" +
+	"\rfailover_test\x18\x05 \x01(\bR\ffailoverTest\x127\n" +
+	"\x18baseline_records_per_sec\x18\x06 \x01(\x01R\x15baselineRecordsPerSec\x122\n" +
+	"\x15baseline_record_bytes\x18\a \x01(\rR\x13baselineRecordBytes\"c\n" +
 	"\x15RunValidationResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\x121\n" +
 	"\x06checks\x18\x02 \x03(\v2\x19.chronik.console.v1.CheckR\x06checks\"A\n" +
@@ -2816,7 +3012,23 @@ const file_console_proto_rawDesc = "" +
 	"\x15source_high_watermark\x18\x04 \x01(\x03R\x13sourceHighWatermark\x12,\n" +
 	"\x12next_source_offset\x18\x05 \x01(\x03R\x10nextSourceOffset\x12(\n" +
 	"\x10next_dest_offset\x18\x06 \x01(\x03R\x0enextDestOffset\x12\x10\n" +
-	"\x03lag\x18\a \x01(\x03R\x03lag*C\n" +
+	"\x03lag\x18\a \x01(\x03R\x03lag\"\x8f\x01\n" +
+	"\x15MeasureProduceRequest\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
+	"\tbootstrap\x18\x02 \x01(\tR\tbootstrap\x12\x1f\n" +
+	"\vduration_ms\x18\x03 \x01(\rR\n" +
+	"durationMs\x12!\n" +
+	"\frecord_bytes\x18\x04 \x01(\rR\vrecordBytes\"\xf0\x01\n" +
+	"\x16MeasureProduceResponse\x12\x1c\n" +
+	"\tbootstrap\x18\x01 \x01(\tR\tbootstrap\x12\x18\n" +
+	"\arecords\x18\x02 \x01(\x03R\arecords\x12\x14\n" +
+	"\x05bytes\x18\x03 \x01(\x03R\x05bytes\x12\x1f\n" +
+	"\vduration_ms\x18\x04 \x01(\x03R\n" +
+	"durationMs\x12&\n" +
+	"\x0frecords_per_sec\x18\x05 \x01(\x01R\rrecordsPerSec\x12\x1c\n" +
+	"\n" +
+	"mb_per_sec\x18\x06 \x01(\x01R\bmbPerSec\x12!\n" +
+	"\frecord_bytes\x18\a \x01(\rR\vrecordBytes*C\n" +
 	"\x04Mode\x12\x14\n" +
 	"\x10MODE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fMODE_STANDALONE\x10\x01\x12\x10\n" +
@@ -2846,8 +3058,7 @@ const file_console_proto_rawDesc = "" +
 	"\x1aMIGRATION_PATH_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17MIGRATION_PATH_IN_PLACE\x10\x01\x12\x1d\n" +
 	"\x19MIGRATION_PATH_BLUE_GREEN\x10\x02\x12\x18\n" +
-	"\x14MIGRATION_PATH_FRESH\x10\x032\xef\n" +
-	"\n" +
+	"\x14MIGRATION_PATH_FRESH\x10\x032\xd8\v\n" +
 	"\x0eConsoleService\x12T\n" +
 	"\fWatchCluster\x12 .chronik.console.v1.WatchRequest\x1a .chronik.console.v1.ClusterState0\x01\x12[\n" +
 	"\n" +
@@ -2865,7 +3076,8 @@ const file_console_proto_rawDesc = "" +
 	"\vMirrorStart\x12&.chronik.console.v1.MirrorStartRequest\x1a'.chronik.console.v1.MirrorStartResponse\x12[\n" +
 	"\n" +
 	"MirrorStop\x12%.chronik.console.v1.MirrorStopRequest\x1a&.chronik.console.v1.MirrorStopResponse\x12a\n" +
-	"\fMirrorStatus\x12'.chronik.console.v1.MirrorStatusRequest\x1a(.chronik.console.v1.MirrorStatusResponseB1Z/github.com/chronik-stream/chronik/api/consolepbb\x06proto3"
+	"\fMirrorStatus\x12'.chronik.console.v1.MirrorStatusRequest\x1a(.chronik.console.v1.MirrorStatusResponse\x12g\n" +
+	"\x0eMeasureProduce\x12).chronik.console.v1.MeasureProduceRequest\x1a*.chronik.console.v1.MeasureProduceResponseB1Z/github.com/chronik-stream/chronik/api/consolepbb\x06proto3"
 
 var (
 	file_console_proto_rawDescOnce sync.Once
@@ -2880,7 +3092,7 @@ func file_console_proto_rawDescGZIP() []byte {
 }
 
 var file_console_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_console_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_console_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_console_proto_goTypes = []any{
 	(Mode)(0),                          // 0: chronik.console.v1.Mode
 	(Role)(0),                          // 1: chronik.console.v1.Role
@@ -2924,13 +3136,15 @@ var file_console_proto_goTypes = []any{
 	(*MirrorStatusResponse)(nil),       // 39: chronik.console.v1.MirrorStatusResponse
 	(*MirrorState)(nil),                // 40: chronik.console.v1.MirrorState
 	(*MirrorPartition)(nil),            // 41: chronik.console.v1.MirrorPartition
-	nil,                                // 42: chronik.console.v1.ClusterState.GroupsByStateEntry
+	(*MeasureProduceRequest)(nil),      // 42: chronik.console.v1.MeasureProduceRequest
+	(*MeasureProduceResponse)(nil),     // 43: chronik.console.v1.MeasureProduceResponse
+	nil,                                // 44: chronik.console.v1.ClusterState.GroupsByStateEntry
 }
 var file_console_proto_depIdxs = []int32{
 	0,  // 0: chronik.console.v1.ClusterState.mode:type_name -> chronik.console.v1.Mode
 	7,  // 1: chronik.console.v1.ClusterState.members:type_name -> chronik.console.v1.Member
 	8,  // 2: chronik.console.v1.ClusterState.topics:type_name -> chronik.console.v1.TopicState
-	42, // 3: chronik.console.v1.ClusterState.groups_by_state:type_name -> chronik.console.v1.ClusterState.GroupsByStateEntry
+	44, // 3: chronik.console.v1.ClusterState.groups_by_state:type_name -> chronik.console.v1.ClusterState.GroupsByStateEntry
 	10, // 4: chronik.console.v1.ClusterState.migration:type_name -> chronik.console.v1.MigrationNode
 	11, // 5: chronik.console.v1.ClusterState.events:type_name -> chronik.console.v1.Event
 	40, // 6: chronik.console.v1.ClusterState.mirrors:type_name -> chronik.console.v1.MirrorState
@@ -2961,22 +3175,24 @@ var file_console_proto_depIdxs = []int32{
 	34, // 31: chronik.console.v1.ConsoleService.MirrorStart:input_type -> chronik.console.v1.MirrorStartRequest
 	36, // 32: chronik.console.v1.ConsoleService.MirrorStop:input_type -> chronik.console.v1.MirrorStopRequest
 	38, // 33: chronik.console.v1.ConsoleService.MirrorStatus:input_type -> chronik.console.v1.MirrorStatusRequest
-	6,  // 34: chronik.console.v1.ConsoleService.WatchCluster:output_type -> chronik.console.v1.ClusterState
-	13, // 35: chronik.console.v1.ConsoleService.NodeStatus:output_type -> chronik.console.v1.NodeStatusResponse
-	16, // 36: chronik.console.v1.ConsoleService.Preflight:output_type -> chronik.console.v1.PreflightResponse
-	18, // 37: chronik.console.v1.ConsoleService.SetHighWatermark:output_type -> chronik.console.v1.SetHighWatermarkResponse
-	20, // 38: chronik.console.v1.ConsoleService.StartWalMigration:output_type -> chronik.console.v1.StartWalMigrationResponse
-	22, // 39: chronik.console.v1.ConsoleService.MigrationProgress:output_type -> chronik.console.v1.MigrationProgressResponse
-	24, // 40: chronik.console.v1.ConsoleService.Backup:output_type -> chronik.console.v1.BackupProgress
-	27, // 41: chronik.console.v1.ConsoleService.RunValidation:output_type -> chronik.console.v1.RunValidationResponse
-	29, // 42: chronik.console.v1.ConsoleService.TransferLeadership:output_type -> chronik.console.v1.TransferLeadershipResponse
-	31, // 43: chronik.console.v1.ConsoleService.AddNode:output_type -> chronik.console.v1.AddNodeResponse
-	33, // 44: chronik.console.v1.ConsoleService.RemoveNode:output_type -> chronik.console.v1.RemoveNodeResponse
-	35, // 45: chronik.console.v1.ConsoleService.MirrorStart:output_type -> chronik.console.v1.MirrorStartResponse
-	37, // 46: chronik.console.v1.ConsoleService.MirrorStop:output_type -> chronik.console.v1.MirrorStopResponse
-	39, // 47: chronik.console.v1.ConsoleService.MirrorStatus:output_type -> chronik.console.v1.MirrorStatusResponse
-	34, // [34:48] is the sub-list for method output_type
-	20, // [20:34] is the sub-list for method input_type
+	42, // 34: chronik.console.v1.ConsoleService.MeasureProduce:input_type -> chronik.console.v1.MeasureProduceRequest
+	6,  // 35: chronik.console.v1.ConsoleService.WatchCluster:output_type -> chronik.console.v1.ClusterState
+	13, // 36: chronik.console.v1.ConsoleService.NodeStatus:output_type -> chronik.console.v1.NodeStatusResponse
+	16, // 37: chronik.console.v1.ConsoleService.Preflight:output_type -> chronik.console.v1.PreflightResponse
+	18, // 38: chronik.console.v1.ConsoleService.SetHighWatermark:output_type -> chronik.console.v1.SetHighWatermarkResponse
+	20, // 39: chronik.console.v1.ConsoleService.StartWalMigration:output_type -> chronik.console.v1.StartWalMigrationResponse
+	22, // 40: chronik.console.v1.ConsoleService.MigrationProgress:output_type -> chronik.console.v1.MigrationProgressResponse
+	24, // 41: chronik.console.v1.ConsoleService.Backup:output_type -> chronik.console.v1.BackupProgress
+	27, // 42: chronik.console.v1.ConsoleService.RunValidation:output_type -> chronik.console.v1.RunValidationResponse
+	29, // 43: chronik.console.v1.ConsoleService.TransferLeadership:output_type -> chronik.console.v1.TransferLeadershipResponse
+	31, // 44: chronik.console.v1.ConsoleService.AddNode:output_type -> chronik.console.v1.AddNodeResponse
+	33, // 45: chronik.console.v1.ConsoleService.RemoveNode:output_type -> chronik.console.v1.RemoveNodeResponse
+	35, // 46: chronik.console.v1.ConsoleService.MirrorStart:output_type -> chronik.console.v1.MirrorStartResponse
+	37, // 47: chronik.console.v1.ConsoleService.MirrorStop:output_type -> chronik.console.v1.MirrorStopResponse
+	39, // 48: chronik.console.v1.ConsoleService.MirrorStatus:output_type -> chronik.console.v1.MirrorStatusResponse
+	43, // 49: chronik.console.v1.ConsoleService.MeasureProduce:output_type -> chronik.console.v1.MeasureProduceResponse
+	35, // [35:50] is the sub-list for method output_type
+	20, // [20:35] is the sub-list for method input_type
 	20, // [20:20] is the sub-list for extension type_name
 	20, // [20:20] is the sub-list for extension extendee
 	0,  // [0:20] is the sub-list for field type_name
@@ -2993,7 +3209,7 @@ func file_console_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_console_proto_rawDesc), len(file_console_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   38,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

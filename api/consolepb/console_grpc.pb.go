@@ -48,6 +48,7 @@ const (
 	ConsoleService_MirrorStart_FullMethodName        = "/chronik.console.v1.ConsoleService/MirrorStart"
 	ConsoleService_MirrorStop_FullMethodName         = "/chronik.console.v1.ConsoleService/MirrorStop"
 	ConsoleService_MirrorStatus_FullMethodName       = "/chronik.console.v1.ConsoleService/MirrorStatus"
+	ConsoleService_MeasureProduce_FullMethodName     = "/chronik.console.v1.ConsoleService/MeasureProduce"
 )
 
 // ConsoleServiceClient is the client API for ConsoleService service.
@@ -88,6 +89,9 @@ type ConsoleServiceClient interface {
 	MirrorStop(ctx context.Context, in *MirrorStopRequest, opts ...grpc.CallOption) (*MirrorStopResponse, error)
 	// MirrorStatus reports the mirrors and their lag.
 	MirrorStatus(ctx context.Context, in *MirrorStatusRequest, opts ...grpc.CallOption) (*MirrorStatusResponse, error)
+	// MeasureProduce produces records for a few seconds and reports the throughput: the baseline
+	// of "Performance within 10% of v1.x baseline". Mutating (it writes records).
+	MeasureProduce(ctx context.Context, in *MeasureProduceRequest, opts ...grpc.CallOption) (*MeasureProduceResponse, error)
 }
 
 type consoleServiceClient struct {
@@ -256,6 +260,16 @@ func (c *consoleServiceClient) MirrorStatus(ctx context.Context, in *MirrorStatu
 	return out, nil
 }
 
+func (c *consoleServiceClient) MeasureProduce(ctx context.Context, in *MeasureProduceRequest, opts ...grpc.CallOption) (*MeasureProduceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MeasureProduceResponse)
+	err := c.cc.Invoke(ctx, ConsoleService_MeasureProduce_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ConsoleServiceServer is the server API for ConsoleService service.
 // All implementations must embed UnimplementedConsoleServiceServer
 // for forward compatibility.
@@ -294,6 +308,9 @@ type ConsoleServiceServer interface {
 	MirrorStop(context.Context, *MirrorStopRequest) (*MirrorStopResponse, error)
 	// MirrorStatus reports the mirrors and their lag.
 	MirrorStatus(context.Context, *MirrorStatusRequest) (*MirrorStatusResponse, error)
+	// MeasureProduce produces records for a few seconds and reports the throughput: the baseline
+	// of "Performance within 10% of v1.x baseline". Mutating (it writes records).
+	MeasureProduce(context.Context, *MeasureProduceRequest) (*MeasureProduceResponse, error)
 	mustEmbedUnimplementedConsoleServiceServer()
 }
 
@@ -345,6 +362,9 @@ func (UnimplementedConsoleServiceServer) MirrorStop(context.Context, *MirrorStop
 }
 func (UnimplementedConsoleServiceServer) MirrorStatus(context.Context, *MirrorStatusRequest) (*MirrorStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MirrorStatus not implemented")
+}
+func (UnimplementedConsoleServiceServer) MeasureProduce(context.Context, *MeasureProduceRequest) (*MeasureProduceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MeasureProduce not implemented")
 }
 func (UnimplementedConsoleServiceServer) mustEmbedUnimplementedConsoleServiceServer() {}
 func (UnimplementedConsoleServiceServer) testEmbeddedByValue()                        {}
@@ -605,6 +625,24 @@ func _ConsoleService_MirrorStatus_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ConsoleService_MeasureProduce_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MeasureProduceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConsoleServiceServer).MeasureProduce(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConsoleService_MeasureProduce_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConsoleServiceServer).MeasureProduce(ctx, req.(*MeasureProduceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ConsoleService_ServiceDesc is the grpc.ServiceDesc for ConsoleService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -659,6 +697,10 @@ var ConsoleService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "MirrorStatus",
 			Handler:    _ConsoleService_MirrorStatus_Handler,
+		},
+		{
+			MethodName: "MeasureProduce",
+			Handler:    _ConsoleService_MeasureProduce_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

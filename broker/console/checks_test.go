@@ -96,7 +96,7 @@ func TestRunValidationOutcomes(t *testing.T) {
 		{"hwm_match", fail, "orders/1 is 20, want 21"},
 		{"produce_consume", skip, "no topic given"},
 		{"failover", skip, "single standalone node"},
-		{"performance", skip, "not measured"},
+		{"performance", skip, "no baseline"},
 		{"no_errors", warn, "no errors so far"},
 		{"metrics", skip, "no metrics registry"},
 	} {
@@ -144,7 +144,7 @@ func TestPreflightPaths(t *testing.T) {
 		{consolepb.MigrationPath_MIGRATION_PATH_IN_PLACE, map[string]consolepb.CheckStatus{
 			"backup": skip, "mode": pass, "wal_format": warn, "data_dir": pass, "admin_token": warn, "node_port": pass}},
 		{consolepb.MigrationPath_MIGRATION_PATH_BLUE_GREEN, map[string]consolepb.CheckStatus{
-			"mode": pass, "mirror": warn, "data_dir": pass}},
+			"mode": warn, "mirror": warn, "empty_node": pass, "data_dir": pass}}, // standalone, no mirror manager
 		{consolepb.MigrationPath_MIGRATION_PATH_FRESH, map[string]consolepb.CheckStatus{
 			"empty_node": pass, "data_dir": pass}},
 	} {

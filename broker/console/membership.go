@@ -12,7 +12,7 @@ import (
 
 // What each RPC this build cannot perform is missing. The messages reach the operator verbatim.
 const (
-	missingWalMigration = "StartWalMigration: converting the WAL of a running node is not supported: a node converts " +
+	missingWalMigration = "StartWalMigration: this node cannot convert its WAL while running: a node converts " +
 		"its V2 segments when it starts (`chronik-server start` with wal_format = 3, or `chronik-server cluster --migrate-wal`), " +
 		"or offline with `chronik-server migrate-wal --input DIR --output DIR`"
 	missingBackup = "Backup: this node has no online backup: " +
@@ -21,17 +21,7 @@ const (
 		"start it with `chronik-server cluster`"
 	missingMembership = "%s: this cluster node does not offer membership changes through the console yet: " +
 		"nodes join by starting with seed_nodes (guide, Phase 2)"
-	missingMirror = "%s: the built-in mirror is not implemented yet: replicate with Kafka MirrorMaker or " +
-		"backup/restore (guide, Blue-Green Migration, Option A/B)"
 )
-
-// StartWalMigration (mutating) is not available on a running node.
-func (s *Server) StartWalMigration(ctx context.Context, _ *consolepb.StartWalMigrationRequest) (*consolepb.StartWalMigrationResponse, error) {
-	if err := s.requireAdmin(ctx, "StartWalMigration"); err != nil {
-		return nil, err
-	}
-	return nil, status.Error(codes.Unimplemented, missingWalMigration)
-}
 
 // TransferLeadership (mutating) needs Membership (cluster mode).
 func (s *Server) TransferLeadership(ctx context.Context, req *consolepb.TransferLeadershipRequest) (*consolepb.TransferLeadershipResponse, error) {
@@ -83,27 +73,6 @@ func (s *Server) RemoveNode(ctx context.Context, req *consolepb.RemoveNodeReques
 	}
 	s.events.Appendf(slog.LevelWarn, "console: node %d removed", req.GetNodeId())
 	return &consolepb.RemoveNodeResponse{}, nil
-}
-
-// MirrorStart (mutating) is not implemented.
-func (s *Server) MirrorStart(ctx context.Context, _ *consolepb.MirrorStartRequest) (*consolepb.MirrorStartResponse, error) {
-	if err := s.requireAdmin(ctx, "MirrorStart"); err != nil {
-		return nil, err
-	}
-	return nil, status.Errorf(codes.Unimplemented, missingMirror, "MirrorStart")
-}
-
-// MirrorStop (mutating) is not implemented.
-func (s *Server) MirrorStop(ctx context.Context, _ *consolepb.MirrorStopRequest) (*consolepb.MirrorStopResponse, error) {
-	if err := s.requireAdmin(ctx, "MirrorStop"); err != nil {
-		return nil, err
-	}
-	return nil, status.Errorf(codes.Unimplemented, missingMirror, "MirrorStop")
-}
-
-// MirrorStatus is not implemented.
-func (s *Server) MirrorStatus(context.Context, *consolepb.MirrorStatusRequest) (*consolepb.MirrorStatusResponse, error) {
-	return nil, status.Errorf(codes.Unimplemented, missingMirror, "MirrorStatus")
 }
 
 // noMembership is the UNIMPLEMENTED answer of a membership RPC without a Membership backend.

@@ -38,19 +38,23 @@ func (s *Server) Preflight(_ context.Context, req *consolepb.PreflightRequest) (
 		add(walFormatCheck(n, wal, walErr))
 		add(diskCheck(n, wal, walErr, true))
 	case consolepb.MigrationPath_MIGRATION_PATH_BLUE_GREEN:
-		add(s.modeCheck(n, "standalone blue node: mirror it to a new green cluster"))
-		add(walFormatCheck(n, wal, walErr))
-		add(check("mirror", "Replicate data from blue to green", warn,
-			"the built-in mirror is not implemented yet: plan Kafka MirrorMaker or backup/restore (guide, Blue-Green Option A/B)"))
+		// The console runs the blue-green path from a green node: blue (v1.x) has no console API.
+		if n.Mode == ModeCluster {
+			add(check("mode", "Current mode", pass, "green node %d runs in cluster mode", n.ID))
+		} else {
+			add(check("mode", "Current mode", warn, "node %d runs standalone: connect the console to a green cluster node (`chronik-server cluster`)", n.ID))
+		}
+		add(s.emptyCheck("the mirror copies blue's partitions into empty ones; partitions that already hold records are refused"))
+		if s.cfg.Mirrors != nil {
+			add(check("mirror", "Replicate data from blue to green", pass,
+				"built-in mirror available (next steps); MirrorMaker or backup/restore work too (guide, Blue-Green Option A/B)"))
+		} else {
+			add(check("mirror", "Replicate data from blue to green", warn,
+				"this node runs no mirror: use Kafka MirrorMaker or backup/restore (guide, Blue-Green Option A/B)"))
+		}
 		add(diskCheck(n, wal, walErr, false))
 	case consolepb.MigrationPath_MIGRATION_PATH_FRESH:
-		topics := len(s.src.Topics())
-		if topics == 0 {
-			add(check("empty_node", "No existing data", pass, "the node holds no topics"))
-		} else {
-			add(check("empty_node", "No existing data", warn,
-				"the node holds %d topics: a fresh cluster does not carry them over (re-ingest, or choose in-place / blue-green)", topics))
-		}
+		add(s.emptyCheck("a fresh cluster does not carry them over (re-ingest, or choose in-place / blue-green)"))
 		add(diskCheck(n, wal, walErr, false))
 	}
 	add(dataDirCheck(n))
@@ -65,6 +69,14 @@ func (s *Server) Preflight(_ context.Context, req *consolepb.PreflightRequest) (
 			"no admin_token: /admin/set-hwm and every mutating console step will be refused; set admin_token or CHRONIK_ADMIN_TOKEN"))
 	}
 	return resp, nil
+}
+
+// emptyCheck passes when the node holds no topics; otherwise warns with why that matters.
+func (s *Server) emptyCheck(why string) *consolepb.Check {
+	if topics := len(s.src.Topics()); topics > 0 {
+		return check("empty_node", "No existing data", warn, "the node holds %s: %s", plural(topics, "topic"), why)
+	}
+	return check("empty_node", "No existing data", pass, "the node holds no topics")
 }
 
 func (s *Server) modeCheck(n NodeInfo, standaloneDetail string) *consolepb.Check {

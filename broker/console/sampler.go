@@ -145,6 +145,7 @@ func (m *sampler) sample() {
 	for _, mn := range m.migration {
 		st.Migration = append(st.Migration, migrationToProto(mn))
 	}
+	st.Mirrors = m.s.mirrorStates()
 
 	lastEvent := m.s.events.LastSeq()
 	if m.prev != nil && proto.Equal(m.prev, st) && lastEvent == m.lastEvent {

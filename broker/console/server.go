@@ -23,6 +23,9 @@ type Config struct {
 	Admin      Admin      // nil: SetHighWatermark answers UNIMPLEMENTED
 	Membership Membership // nil (standalone): AddNode/RemoveNode/TransferLeadership answer UNIMPLEMENTED
 	Backuper   Backuper   // nil: Backup answers UNIMPLEMENTED
+	Mirrors    Mirrors    // nil: the Mirror RPCs answer UNIMPLEMENTED
+	// WalMigrator converts the WAL of the running node; nil: StartWalMigration answers UNIMPLEMENTED.
+	WalMigrator WalMigrator
 	// AdminToken guards mutating RPCs; "" refuses them all (UNAUTHENTICATED).
 	AdminToken string
 	// Gatherer is the node's metrics registry, for the "Prometheus metrics healthy" check; nil

@@ -92,13 +92,18 @@ func rpcs(c consolepb.ConsoleServiceClient) map[string]func(context.Context) err
 			_, err := c.MirrorStatus(ctx, &consolepb.MirrorStatusRequest{})
 			return err
 		},
+		"MeasureProduce": func(ctx context.Context) error {
+			_, err := c.MeasureProduce(ctx, &consolepb.MeasureProduceRequest{})
+			return err
+		},
 	}
 }
 
 // What a node without Admin, Backuper and Membership answers to each RPC, with the token.
 var withoutBackends = map[string]codes.Code{
 	"WatchCluster": codes.OK, "NodeStatus": codes.OK, "Preflight": codes.OK, "MigrationProgress": codes.OK,
-	"RunValidation": codes.OK, "MirrorStatus": codes.Unimplemented,
+	"RunValidation": codes.OK, "MirrorStatus": codes.OK, // no mirrors
+	"MeasureProduce": codes.InvalidArgument, // no topic
 	// mutating:
 	"SetHighWatermark": codes.Unimplemented, "StartWalMigration": codes.Unimplemented, "Backup": codes.Unimplemented,
 	"TransferLeadership": codes.Unimplemented, "AddNode": codes.Unimplemented, "RemoveNode": codes.Unimplemented,
@@ -107,7 +112,7 @@ var withoutBackends = map[string]codes.Code{
 
 var mutating = map[string]bool{
 	"SetHighWatermark": true, "StartWalMigration": true, "Backup": true, "TransferLeadership": true,
-	"AddNode": true, "RemoveNode": true, "MirrorStart": true, "MirrorStop": true,
+	"AddNode": true, "RemoveNode": true, "MirrorStart": true, "MirrorStop": true, "MeasureProduce": true,
 }
 
 // TestEveryRPCCoveredAndGuarded: every RPC of the service is listed here; mutating ones answer

@@ -35,16 +35,11 @@ func (s *Server) RunValidation(ctx context.Context, req *consolepb.RunValidation
 	add(topicsCheck(req.GetExpectedTopics(), topics))
 	add(hwmCheck(req.GetExpectedHighWatermarks(), topics, n.ID))
 	add(s.produceConsumeCheck(ctx, req.GetProduceConsumeTopic(), n, members))
-	if n.Mode == ModeStandalone {
-		add(check("failover", "Failover works (leader election < 1s)", skip, "single standalone node: there is no other node to fail over to"))
-	} else {
-		add(check("failover", "Failover works (leader election < 1s)", skip,
-			"not measured by the console: stop the leader and watch the Overview tab for the new leader"))
-	}
-	add(check("performance", "Performance within 10% of v1.x baseline", skip,
-		"not measured by the console: run kafka-producer-perf-test (guide §5) or bench/kafkabench against v1.x and v2.0"))
-	add(s.errorsCheck(now, n))
-	add(s.metricsCheck())
+	errs, metrics := s.errorsCheck(now, n), s.metricsCheck() // before the checks that load the node
+	add(s.performanceCheck(ctx, req))
+	add(s.failoverCheck(ctx, req, n, members)) // last: it moves the leadership
+	add(errs)
+	add(metrics)
 	return resp, nil
 }
 

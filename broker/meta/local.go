@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 
 	"github.com/chronik-stream/chronik/broker/storage"
@@ -27,9 +28,19 @@ func metaLogConfig(format uint8) storage.LogConfig {
 
 // Open opens (creating if needed) the standalone metadata log in dir — the
 // metadata directory itself, <data_dir>/wal/__meta — replays it and returns
-// a store whose mutations append to it. format is walcodec.V2 or V3.
+// a store whose mutations append to it. format is walcodec.V2 or V3; a WAL
+// format pin in the WAL root (the parent of dir, storage.FormatPinFile, left
+// by a live WAL migration) raises it.
 func Open(dir string, format uint8, logger *slog.Logger, m *storage.Metrics) (*Store, error) {
 	s := NewStore(logger)
+	pin, err := storage.ReadFormatPin(filepath.Dir(dir))
+	if err != nil {
+		return nil, fmt.Errorf("opening metadata log %s: %w", dir, err)
+	}
+	if pin > format {
+		s.logger.Info("metadata log writes the pinned WAL format, not the configured one", "dir", dir, "configured_format", format, "pinned_format", pin)
+		format = pin
+	}
 	l, err := storage.OpenLog(dir, metaTopicName, 0, metaLogConfig(format), s.logger, m)
 	if err != nil {
 		return nil, fmt.Errorf("opening metadata log %s: %w", dir, err)

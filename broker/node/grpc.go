@@ -18,6 +18,7 @@ import (
 	"github.com/chronik-stream/chronik/broker/backup"
 	"github.com/chronik-stream/chronik/broker/config"
 	"github.com/chronik-stream/chronik/broker/console"
+	"github.com/chronik-stream/chronik/broker/mirror"
 )
 
 // The node's gRPC listener (cluster.node_addr, 9093 by default) serves the console API
@@ -62,6 +63,7 @@ type grpcServer struct {
 	start   time.Time
 	srv     *grpc.Server
 	console *console.Server
+	mirrors *mirror.Manager // the built-in mirror (blue-green), run by serve
 	ln      net.Listener
 }
 
@@ -84,25 +86,37 @@ func (g *grpcServer) listen(n *Node) error {
 	if err != nil {
 		return fmt.Errorf("grpc listener on %s (cluster.node_addr): %w", addr, err)
 	}
-	src := &nodeSource{n: n, events: g.events, info: g.nodeInfo(n, ln.Addr())}
+	info := g.nodeInfo(n, ln.Addr())
+	src := &nodeSource{n: n, events: g.events, info: info}
+	mirrors, err := mirror.Open(mirror.Config{
+		Dir:            filepath.Join(g.cfg.DataDir, "mirror"),
+		LocalBootstrap: info.KafkaAddr,
+		Logger:         g.logger.With("component", "mirror"),
+	})
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("mirror state in %s: %w", filepath.Join(g.cfg.DataDir, "mirror"), err)
+	}
 	var membership console.Membership // cluster mode: AddNode, RemoveNode, TransferLeadership
 	if m, ok := n.cluster.(console.Membership); ok && n.cluster != nil {
 		membership = m
 	}
 	cs, err := console.NewServer(console.Config{
-		Source:     src,
-		Membership: membership,
-		Admin:      standaloneAdmin{n},
-		Backuper:   standaloneAdmin{n},
-		AdminToken: g.cfg.AdminToken,
-		Gatherer:   n.registry,
-		Logger:     g.logger,
+		Source:      src,
+		Membership:  membership,
+		Admin:       standaloneAdmin{n},
+		Backuper:    standaloneAdmin{n},
+		Mirrors:     mirrors,
+		WalMigrator: walMigrator{n.walMig},
+		AdminToken:  g.cfg.AdminToken,
+		Gatherer:    n.registry,
+		Logger:      g.logger,
 	})
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
-	g.ln, g.console = ln, cs
+	g.ln, g.console, g.mirrors = ln, cs, mirrors
 	g.srv = grpc.NewServer(g.opts.grpcOpts...)
 	cs.Register(g.srv)
 	for _, reg := range g.opts.grpcServices {
@@ -158,10 +172,14 @@ func (g *grpcServer) serve(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		g.console.Run(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		g.mirrors.Run(ctx) // resumes the mirrors that were running; checkpoints them at the end
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- g.srv.Serve(g.ln) }()
@@ -316,7 +334,14 @@ func (s *nodeSource) GroupCounts() map[string]int {
 }
 
 func (s *nodeSource) Migration() []console.MigrationNode {
-	return []console.MigrationNode{console.StandaloneMigration(s.info.ID, s.info.WALDir, s.info.WALFormat)}
+	return []console.MigrationNode{s.n.walMig.Progress()}
+}
+
+// walMigrator starts the live WAL migration for the console.
+type walMigrator struct{ m *liveMigration }
+
+func (w walMigrator) StartWalMigration(workers int, skipErrors bool) (string, error) {
+	return w.m.Start(workers, skipErrors)
 }
 
 func (s *nodeSource) DiskStats() (int, int64) { return brokerSource{s.n}.DiskStats() }

@@ -231,11 +231,8 @@ func TestConsoleMutatingRPCs(t *testing.T) {
 		t.Fatalf("second backup to %s: %v, want AlreadyExists", path, err)
 	}
 
+	// Membership needs cluster mode: a standalone node answers UNIMPLEMENTED naming the call.
 	unimpl := map[string]func(context.Context) error{
-		"StartWalMigration": func(ctx context.Context) error {
-			_, err := c.StartWalMigration(ctx, &consolepb.StartWalMigrationRequest{})
-			return err
-		},
 		"AddNode": func(ctx context.Context) error {
 			_, err := c.AddNode(ctx, &consolepb.AddNodeRequest{NodeId: 2, Address: "n2:9093"})
 			return err
@@ -248,14 +245,6 @@ func TestConsoleMutatingRPCs(t *testing.T) {
 			_, err := c.TransferLeadership(ctx, &consolepb.TransferLeadershipRequest{})
 			return err
 		},
-		"MirrorStart": func(ctx context.Context) error {
-			_, err := c.MirrorStart(ctx, &consolepb.MirrorStartRequest{SourceBootstrap: "blue:9092"})
-			return err
-		},
-		"MirrorStop": func(ctx context.Context) error {
-			_, err := c.MirrorStop(ctx, &consolepb.MirrorStopRequest{})
-			return err
-		},
 	}
 	for name, call := range unimpl {
 		if err := call(ctx); status.Code(err) != codes.Unauthenticated {
@@ -266,8 +255,35 @@ func TestConsoleMutatingRPCs(t *testing.T) {
 			t.Errorf("%s = %v, want Unimplemented naming the call", name, err)
 		}
 	}
-	if _, err := c.MirrorStatus(ctx, &consolepb.MirrorStatusRequest{}); status.Code(err) != codes.Unimplemented {
-		t.Errorf("MirrorStatus = %v, want Unimplemented", err)
+	// What the node refuses, and why.
+	for _, tt := range []struct {
+		name string
+		call func(context.Context) error
+		code codes.Code
+		msg  string
+	}{
+		{"StartWalMigration", func(ctx context.Context) error {
+			_, err := c.StartWalMigration(ctx, &consolepb.StartWalMigrationRequest{})
+			return err
+		}, codes.FailedPrecondition, "nothing to migrate"},
+		{"MirrorStart", func(ctx context.Context) error {
+			_, err := c.MirrorStart(ctx, &consolepb.MirrorStartRequest{SourceBootstrap: "127.0.0.1:1"})
+			return err
+		}, codes.FailedPrecondition, "127.0.0.1:1"},
+		{"MirrorStop", func(ctx context.Context) error {
+			_, err := c.MirrorStop(ctx, &consolepb.MirrorStopRequest{MirrorId: "mirror-7"})
+			return err
+		}, codes.NotFound, "unknown mirror"},
+	} {
+		if err := tt.call(ctx); status.Code(err) != codes.Unauthenticated {
+			t.Errorf("%s without token = %v, want Unauthenticated", tt.name, err)
+		}
+		if err := tt.call(actx); status.Code(err) != tt.code || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("%s = %v, want %v with %q", tt.name, err, tt.code, tt.msg)
+		}
+	}
+	if st, err := c.MirrorStatus(ctx, &consolepb.MirrorStatusRequest{}); err != nil || len(st.GetMirrors()) != 0 {
+		t.Errorf("MirrorStatus = %v, %v; want no mirrors", st, err)
 	}
 }
 

@@ -35,8 +35,9 @@ type Node struct {
 	groups   *groups.Coordinator
 	kafka    *kafka.Server
 	http     *http.Server
-	grpc     *grpcServer // console API (and Raft in cluster mode) on cluster.node_addr; grpc.go
-	cluster  Cluster     // cluster.go: Raft mode (WithCluster); nil standalone
+	grpc     *grpcServer    // console API (and Raft in cluster mode) on cluster.node_addr; grpc.go
+	cluster  Cluster        // cluster.go: Raft mode (WithCluster); nil standalone
+	walMig   *liveMigration // walmigration.go: StartWalMigration of the console
 
 	kafkaLn net.Listener
 	httpLn  net.Listener
@@ -130,6 +131,8 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 		return nil, fmt.Errorf("opening topic logs: %w", err)
 	}
 
+	n.walMig = newLiveMigration(n)
+	closers = append(closers, func() error { n.walMig.Close(); return nil })
 	n.registry.MustRegister(httpapi.NewBrokerCollector(brokerSource{n}))
 	api := httpapi.NewServer(httpapi.Config{AdminToken: cfg.AdminToken}, n.status(), n.registry, logger)
 	n.registerAdmin(api) // admin.go: /admin/set-hwm, /admin/backup
@@ -224,6 +227,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		n.cancel()                     // the Kafka server stops accepting and drains; loops stop
 		herr := n.http.Shutdown(ctx)
 		n.wg.Wait()
+		n.walMig.Close() // before the logs it converts are closed
 		n.groups.Close()
 		merr := n.meta.Close()
 		lerr := n.logs.Close()

@@ -60,4 +60,18 @@
 // log start offset; never the active segment. RollIfOld rolls an active
 // segment older than SegmentMs; size rolls happen on write. Manager.Run does
 // both periodically for every log.
+//
+// # Format upgrades
+//
+// LogConfig.Format is the version of records written; a format change rolls
+// the active segment first, so no segment mixes formats. Log.UpgradeFormat
+// raises it for good (SetConfig cannot lower it again) and seals a V2 active
+// segment. Log.ReplaceSegment swaps a sealed segment for a converted copy
+// holding the same batches (the live WAL migration's V3 form): the new file is
+// indexed, renamed over the old one and swapped with its index under the
+// index lock, so readers see one or the other, and a Read or Scan that meets
+// the old file closed under it looks its offset up again. Manager.PinFormat
+// writes FormatPinFile in the root: every log the Manager opens then writes at
+// least that format, also after a restart with a lower configured format (the
+// metadata log, opened by broker/meta, honours the pin too).
 package storage

@@ -46,13 +46,16 @@ type Log struct {
 	logStart atomic.Int64 // stored under mu
 
 	// Index side, guarded by mu.
-	mu      sync.RWMutex
-	cfg     LogConfig
-	segs    []*segment // in seq order; the last one is the active segment
-	changed chan struct{}
-	shut    bool // files closed
+	mu        sync.RWMutex
+	cfg       LogConfig
+	minFormat uint8      // lowest write format, kept across SetConfig (format.go); 0 = none
+	segs      []*segment // in seq order; the last one is the active segment
+	changed   chan struct{}
+	shut      bool // files closed
 
 	adminMu sync.Mutex // serialises retention, DeleteRecords and checkpoint writes
+
+	readHook func() // tests only: runs in Read and Scan between the lookup and the pread
 
 	active     *segment // written only by the writer goroutine (and OpenLog before it starts)
 	w          writerState
@@ -142,7 +145,8 @@ func (l *Log) Config() LogConfig {
 }
 
 // SetConfig replaces the configuration; it applies from the next write and
-// retention pass. An invalid configuration is logged and ignored.
+// retention pass. An invalid configuration is logged and ignored. The format
+// never drops below one set by UpgradeFormat or a WAL format pin.
 func (l *Log) SetConfig(cfg LogConfig) {
 	if err := cfg.Validate(); err != nil {
 		l.logger.Warn("ignoring invalid log config", "topic", l.topic, "partition", l.partition, "err", err)
@@ -150,6 +154,7 @@ func (l *Log) SetConfig(cfg LogConfig) {
 	}
 	l.mu.Lock()
 	l.cfg = cfg.withDefaults()
+	l.cfg.Format = max(l.cfg.Format, l.minFormat)
 	l.mu.Unlock()
 }
 

@@ -54,6 +54,7 @@ type Manager struct {
 	mu     sync.Mutex
 	logs   map[partKey]*openEntry
 	closed bool
+	pin    formatFloor // format.go: WAL format pin of root
 }
 
 // NewManager returns a Manager for root (the broker's <data_dir>/wal).
@@ -114,9 +115,18 @@ func (m *Manager) Open(topic string, partition int32, cfg LogConfig) (*Log, erro
 	}
 	e := &openEntry{ready: make(chan struct{})}
 	m.logs[key] = e
+	floor, err := m.formatFloorLocked()
 	m.mu.Unlock()
 
-	e.log, e.err = OpenLog(m.Dir(topic, partition), topic, partition, cfg, m.logger, m.metrics)
+	if err == nil {
+		cfg = m.applyFloor(cfg, floor)
+		e.log, e.err = OpenLog(m.Dir(topic, partition), topic, partition, cfg, m.logger, m.metrics)
+		if e.err == nil && floor > 0 {
+			e.log.raiseMinFormat(floor)
+		}
+	} else {
+		e.err = fmt.Errorf("storage: open topic %s partition %d: %w", topic, partition, err)
+	}
 	if e.err != nil {
 		m.mu.Lock()
 		delete(m.logs, key)

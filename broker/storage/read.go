@@ -26,29 +26,48 @@ type ReadResult struct {
 // next one). offset == HWM gives empty Records; offset < LogStartOffset or >
 // HWM an error wrapping kerr.OffsetOutOfRange. The lookup is a binary search
 // and the bytes are read with one pread of the span they occupy.
+//
+// A read that meets a segment file closed under it (swapped by ReplaceSegment,
+// or the log cut by SetHighWatermark) looks the offset up again, up to
+// readAttempts times.
 func (l *Log) Read(offset int64, maxBytes int) (ReadResult, error) {
+	for attempt := 1; ; attempt++ {
+		res, retry, err := l.readOnce(offset, maxBytes, attempt < readAttempts)
+		if !retry {
+			return res, err
+		}
+	}
+}
+
+// readAttempts bounds the lookups of one Read or Scan position whose segment
+// file was closed under it.
+const readAttempts = 4
+
+// readOnce is one attempt of Read; retry reports that the segment file was
+// closed during the pread and mayRetry allowed another attempt.
+func (l *Log) readOnce(offset int64, maxBytes int, mayRetry bool) (_ ReadResult, retry bool, _ error) {
 	l.mu.RLock()
 	if l.shut {
 		l.mu.RUnlock()
-		return ReadResult{}, fmt.Errorf("storage: read %s: %w", l.name, ErrClosed)
+		return ReadResult{}, false, fmt.Errorf("storage: read %s: %w", l.name, ErrClosed)
 	}
 	res := ReadResult{HighWatermark: l.hwm.Load(), LogStartOffset: l.logStart.Load()}
 	if offset < res.LogStartOffset || offset > res.HighWatermark {
 		l.mu.RUnlock()
-		return res, fmt.Errorf("storage: read %s at offset %d: log holds %d..%d: %w",
+		return res, false, fmt.Errorf("storage: read %s at offset %d: log holds %d..%d: %w",
 			l.name, offset, res.LogStartOffset, res.HighWatermark, kerr.OffsetOutOfRange)
 	}
 	if offset == res.HighWatermark {
 		l.mu.RUnlock()
-		return res, nil
+		return res, false, nil
 	}
 	seg, i := l.locateLocked(offset)
 	if seg == nil {
 		l.mu.RUnlock()
-		return res, fmt.Errorf("storage: read %s at offset %d: no batch holds it below the high watermark %d: %w",
+		return res, false, fmt.Errorf("storage: read %s at offset %d: no batch holds it below the high watermark %d: %w",
 			l.name, offset, res.HighWatermark, kerr.OffsetOutOfRange)
 	}
-	entries, f, path := seg.entries[i:], seg.f, seg.path // entries never change once indexed
+	entries, f, path := seg.entries[i:], seg.f, seg.path // a consistent pair: ReplaceSegment swaps both under the write lock
 	l.mu.RUnlock()
 
 	total, n := int(entries[0].size), 1
@@ -59,8 +78,14 @@ func (l *Log) Read(offset int64, maxBytes int) (ReadResult, error) {
 	entries = entries[:n]
 	from := entries[0].pos
 	buf := make([]byte, entries[n-1].pos+int64(entries[n-1].size)-from)
+	if l.readHook != nil {
+		l.readHook()
+	}
 	if _, err := f.ReadAt(buf, from); err != nil {
-		return res, l.readError(offset, path, from, err)
+		if mayRetry && errors.Is(err, os.ErrClosed) {
+			return res, true, nil
+		}
+		return res, false, l.readError(offset, path, from, err)
 	}
 	// Squeeze out the walcodec framing between the batches.
 	w := 0
@@ -69,7 +94,7 @@ func (l *Log) Read(offset int64, maxBytes int) (ReadResult, error) {
 		w += copy(buf[w:], buf[p:p+int(e.size)])
 	}
 	res.Records = buf[:w]
-	return res, nil
+	return res, false, nil
 }
 
 // readError explains a failed pread: a segment deleted by retention meanwhile
@@ -118,11 +143,36 @@ type segView struct {
 
 // Scan calls fn for each stored durable batch from offset from (the batch
 // holding it first), in order. c.Batch is not reused and may be retained.
+// Like Read, a scan whose segment file is closed under it (ReplaceSegment)
+// carries on from the batch it was reading.
 func (l *Log) Scan(from int64, fn func(c walcodec.CanonicalRecord) error) error {
+	resumed, attempts := false, 1
+	for {
+		next, retry, err := l.scanOnce(from, resumed, attempts < readAttempts, fn)
+		if !retry {
+			return err
+		}
+		if next > from || !resumed {
+			attempts = 1
+		}
+		attempts++
+		from, resumed = next, true
+	}
+}
+
+// scanOnce is one attempt of Scan. A resumed scan must not skip batches: if
+// from fell below the log start meanwhile, it fails as Read would. retry
+// reports a segment file closed under a pread (with mayRetry); next is then
+// the base offset of the first batch fn has not seen.
+func (l *Log) scanOnce(from int64, resumed, mayRetry bool, fn func(c walcodec.CanonicalRecord) error) (next int64, retry bool, _ error) {
 	l.mu.RLock()
 	if l.shut {
 		l.mu.RUnlock()
-		return fmt.Errorf("storage: scan %s: %w", l.name, ErrClosed)
+		return 0, false, fmt.Errorf("storage: scan %s: %w", l.name, ErrClosed)
+	}
+	if start := l.logStart.Load(); resumed && from < start {
+		l.mu.RUnlock()
+		return 0, false, fmt.Errorf("storage: scan %s at offset %d: deleted, log now starts at %d: %w", l.name, from, start, kerr.OffsetOutOfRange)
 	}
 	from = max(from, l.logStart.Load())
 	var views []segView
@@ -141,15 +191,21 @@ func (l *Log) Scan(from int64, fn func(c walcodec.CanonicalRecord) error) error 
 				j++
 			}
 			buf := make([]byte, v.entries[j-1].pos+int64(v.entries[j-1].size)-start)
+			if l.readHook != nil {
+				l.readHook()
+			}
 			if _, err := v.f.ReadAt(buf, start); err != nil {
-				return l.readError(v.entries[i].base, v.path, start, err)
+				if mayRetry && errors.Is(err, os.ErrClosed) {
+					return v.entries[i].base, true, nil
+				}
+				return 0, false, l.readError(v.entries[i].base, v.path, start, err)
 			}
 			for _, e := range v.entries[i:j] {
 				p := int(e.pos - start)
 				b := buf[p : p+int(e.size) : p+int(e.size)]
 				h, err := parseBatchHeader(b)
 				if err != nil {
-					return fmt.Errorf("storage: scan %s: %s: batch at byte %d: %w", l.name, v.path, e.pos, err)
+					return 0, false, fmt.Errorf("storage: scan %s: %s: batch at byte %d: %w", l.name, v.path, e.pos, err)
 				}
 				c := walcodec.CanonicalRecord{
 					BaseOffset:      e.base,
@@ -161,13 +217,13 @@ func (l *Log) Scan(from int64, fn func(c walcodec.CanonicalRecord) error) error 
 					Batch:           b,
 				}
 				if err := fn(c); err != nil {
-					return err
+					return 0, false, err
 				}
 			}
 			i = j
 		}
 	}
-	return nil
+	return 0, false, nil
 }
 
 // OffsetForTimestamp finds the first batch whose max timestamp is >= ts and

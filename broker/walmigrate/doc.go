@@ -5,7 +5,7 @@
 // segments has the same offsets, high watermark, timestamps and idempotent
 // producer state. V3 records are kept as they are.
 //
-// Two ways to run it:
+// Three ways to run it:
 //
 //   - Migrate (`chronik-server migrate-wal`): offline, from an input WAL
 //     directory to a new output directory with the same layout, N parallel
@@ -16,6 +16,11 @@
 //     MigrateOnStart runs it only when the configured format is V3 and a V2
 //     segment exists; with wal_format = 2 nothing is converted (the rollback
 //     guard: v1.x can still read the data).
+//   - ConvertSegment: one sealed segment of a running broker, for the live
+//     migration (broker/node, console RPC StartWalMigration), which swaps the
+//     result in with storage.Log.ReplaceSegment and pins the WAL directory to
+//     V3 (storage.FormatPinFile): later starts keep writing V3 even with
+//     wal_format = 2, and MigrateOnStart logs that decision.
 //
 // Safety: every input record's CRC-32C is checked while reading; every output
 // segment is verified from the exact bytes handed to write(2) (each record

@@ -57,7 +57,8 @@ func (s *server) start(t *testing.T) {
 	defer logf.Close()
 	s.cmd = exec.Command(s.bin, "start", "--data-dir", s.dataDir, "--bind-host", "127.0.0.1",
 		"--kafka-port", strconv.Itoa(s.kafka), "--http-port", strconv.Itoa(s.http),
-		"--node-addr", "127.0.0.1:"+strconv.Itoa(s.node), "--admin-token", "e2e-token")
+		"--node-addr", "127.0.0.1:"+strconv.Itoa(s.node), "--admin-token", "e2e-token",
+		"--wal-format", "2") // a v1.x data directory that v2.0 serves as it is until the migration
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -210,25 +211,53 @@ func TestTUIEndToEnd(t *testing.T) {
 	if !rowHas(pane, "1", "Preflight", "checks", "done") {
 		t.Fatalf("step 1 not shown as done:\n%s", pane)
 	}
-	// Step 4 is irreversible: it asks for the cluster name; the standalone node answers
-	// UNIMPLEMENTED, which the console shows as blocked.
 	// As an operator would: one key, then wait for its effect.
 	for _, st := range []struct{ key, want string }{
 		{"j", "> 2   Record the baseline"},
-		{"x", "Step 3: Back up the data"}, // the baseline is recorded, the cursor moves on
+		{"x", "Step 3: Measure produce throughput"}, // the baseline is recorded, the cursor moves on
+		{"x", "Step 4: Back up the data"},           // 3 s of produce, then on
 		{"x", "Proceed? [y/n]"},
-		{"y", "Step 4: Migrate the WAL to V3"},
+		{"y", "Step 5: Migrate the WAL to V3"},
 	} {
 		x.key(st.key)
 		x.waitFor(fmt.Sprintf("%q after key %q", st.want, st.key), st.want)
 	}
+	// Step 5 is irreversible: it asks for the cluster name, then converts the WAL while the
+	// node serves.
 	x.key("x")
 	x.waitFor("the typed confirmation", "Type chronik and press enter")
 	x.run("send-keys", "-t", "S", "-l", "chronik")
 	x.key("Enter")
-	pane = x.waitFor("the blocked step", "Result: BLOCKED", "UNIMPLEMENTED", "StartWalMigration")
-	if !rowHas(pane, "3", "Back", "up", "the", "data", "done") {
-		t.Fatalf("backup step not done:\n%s", pane)
+	pane = x.waitFor("the migration started", "Step 6: Verify the WAL is V3")
+	if !rowHas(pane, "4", "Back", "up", "the", "data", "done") || !rowHas(pane, "5", "Migrate", "the", "WAL", "to", "V3", "done") {
+		t.Fatalf("backup or migration step not done:\n%s", pane)
+	}
+	// The step waits until the live state shows every segment in V3.
+	x.key("x")
+	poll(t, 60*time.Second, "the WAL verified V3", func() (bool, string) {
+		pane := x.capture()
+		return rowHas(pane, "6", "Verify", "the", "WAL", "is", "V3", "done"), pane
+	})
+	x.key("3")
+	x.waitFor("the migration tab", "V3 · done")
+	x.key("4")
+	// Every record is still there.
+	rc, err := kgo.NewClient(kgo.SeedBrokers(fmt.Sprintf("127.0.0.1:%d", srv.kafka)),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"e2e-orders": {0: kgo.NewOffset().AtStart()}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	var got []string
+	for len(got) < 7 {
+		fs := rc.PollFetches(ctx)
+		if err := fs.Err(); err != nil {
+			t.Fatalf("consume after the migration: %v", err)
+		}
+		fs.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	}
+	if strings.Join(got, ",") != "0,1,2,3,4,5,6" {
+		t.Fatalf("records after the migration: %v", got)
 	}
 	x.key("5")
 	x.waitFor("the events tab", "topic e2e-orders created", "following")
