@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"strings"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -71,9 +72,27 @@ var expected = map[string]bool{
 	"appendEntries rejected, sending older logs": true,
 }
 
+// notRunningYet reports a replication error whose cause is that the peer has not started the
+// group yet (a node that just joined opens its data groups after the metadata group): the
+// leader retries, so it is a WARN, not an ERROR.
+func notRunningYet(msg string, args []any) bool {
+	if !strings.HasPrefix(msg, "failed to appendEntries to") && !strings.HasPrefix(msg, "failed to heartbeat to") {
+		return false
+	}
+	for _, a := range args {
+		if err, ok := a.(error); ok && strings.Contains(err.Error(), "is not running on") {
+			return true
+		}
+	}
+	return false
+}
+
 func (h *hcLogger) Log(level hclog.Level, msg string, args ...any) {
 	if level > hclog.Info && expected[msg] {
 		level = hclog.Info
+	}
+	if level > hclog.Warn && notRunningYet(msg, args) {
+		level = hclog.Warn
 	}
 	lv := toSlogLevel(level)
 	if !h.l.Enabled(context.Background(), lv) {

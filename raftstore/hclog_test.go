@@ -2,6 +2,7 @@ package raftstore
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -22,6 +23,13 @@ func TestHCLogger(t *testing.T) {
 		{"trace filtered", func() { l.Trace("hidden") }, nil},
 		{"error with Fmt", func() { l.Error("failed", "cmd", hclog.Fmt("%d-%s", 7, "x")) }, []string{"level=ERROR", "cmd=7-x"}},
 		{"named and with", func() { l.Named("snap").With("group", "meta").Warn("slow") }, []string{"level=WARN", "logger=raft.snap", "group=meta"}},
+		{"expected message", func() { l.Error("failed to get log", "index", 3) }, []string{"level=INFO", "failed to get log"}},
+		{"peer group not started yet", func() {
+			l.Error("failed to appendEntries to", "peer", "n3", "error", errors.New(`raft group "data-3" is not running on 127.0.0.1:9093`))
+		}, []string{"level=WARN", "failed to appendEntries to"}},
+		{"other replication error", func() {
+			l.Error("failed to appendEntries to", "peer", "n3", "error", errors.New("connection refused"))
+		}, []string{"level=ERROR", "connection refused"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

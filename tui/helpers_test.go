@@ -151,9 +151,11 @@ type fakeConsole struct {
 	consolepb.UnimplementedConsoleServiceServer
 	states chan *consolepb.ClusterState
 
-	mu      sync.Mutex
-	tokens  []string // authorization metadata of every call
-	backups []string
+	mu          sync.Mutex
+	tokens      []string // authorization metadata of every call
+	backups     []string
+	mirrorCalls []string
+	validations []*consolepb.RunValidationRequest
 }
 
 func (f *fakeConsole) note(ctx context.Context) {
@@ -202,6 +204,9 @@ func (f *fakeConsole) Backup(req *consolepb.BackupRequest, s grpc.ServerStreamin
 
 func (f *fakeConsole) RunValidation(ctx context.Context, req *consolepb.RunValidationRequest) (*consolepb.RunValidationResponse, error) {
 	f.note(ctx)
+	f.mu.Lock()
+	f.validations = append(f.validations, req)
+	f.mu.Unlock()
 	st := consolepb.CheckStatus_CHECK_STATUS_PASS
 	if req.GetExpectedNodes() != 1 {
 		st = consolepb.CheckStatus_CHECK_STATUS_FAIL
@@ -248,4 +253,37 @@ func (f *fakeConsole) MeasureProduce(ctx context.Context, req *consolepb.Measure
 	}
 	return &consolepb.MeasureProduceResponse{Bootstrap: bs, Records: 150000, Bytes: 150000 * 1024, DurationMs: 3000,
 		RecordsPerSec: 50000, MbPerSec: 48.8, RecordBytes: 1024}, nil
+}
+
+func (f *fakeConsole) MirrorStart(ctx context.Context, req *consolepb.MirrorStartRequest) (*consolepb.MirrorStartResponse, error) {
+	f.note(ctx)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mirrorCalls = append(f.mirrorCalls, "start "+req.GetSourceBootstrap())
+	return &consolepb.MirrorStartResponse{MirrorId: "mirror-1"}, nil
+}
+
+func (f *fakeConsole) MirrorStop(ctx context.Context, req *consolepb.MirrorStopRequest) (*consolepb.MirrorStopResponse, error) {
+	f.note(ctx)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mirrorCalls = append(f.mirrorCalls, "stop "+req.GetMirrorId())
+	return &consolepb.MirrorStopResponse{}, nil
+}
+
+// clusterState is sampleState as node 1 of a three-node cluster (green) with mirror-1 from blue
+// lag behind.
+func clusterState(seq uint64, lag int64) *consolepb.ClusterState {
+	st := sampleState(seq)
+	st.Mode = consolepb.Mode_MODE_CLUSTER
+	st.Members = []*consolepb.Member{
+		{Id: 1, Address: "green-1:9093", Role: consolepb.Role_ROLE_LEADER, Voter: true},
+		{Id: 2, Address: "green-2:9093", Role: consolepb.Role_ROLE_FOLLOWER, Voter: true},
+		{Id: 3, Address: "green-3:9093", Role: consolepb.Role_ROLE_FOLLOWER, Voter: true},
+	}
+	m := st.Mirrors[0]
+	m.Lag = lag
+	m.Partitions[1].SourceHighWatermark = 900 + lag
+	m.Partitions[1].Lag = lag
+	return st
 }

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -125,9 +126,10 @@ func blueGreenPlan() plan {
 			{
 				title:        "High-watermark parity (records the blue baseline)",
 				precondition: "blue producers paused or stopped, so that the mirror can catch up",
-				action:       "compare every mirrored partition's high watermark on green with blue's (the mirror's view of blue)",
-				kind:         kindLocal,
-				run:          hwmParity,
+				action:       "every mirrored partition's high watermark on green equal to blue's (the mirror's view of blue), lag 0",
+				kind:         kindObserve, timeout: 30 * time.Minute,
+				observe:  hwmParity,
+				observed: blueBaseline,
 			},
 			validateStep("parity reached; green is compared with blue's high watermarks and throughput"),
 			{
@@ -237,12 +239,11 @@ func throughputStep(blue bool) step {
 	return s
 }
 
-// hwmParity compares green's high watermarks with blue's as the mirror last saw them and
-// records blue's as the baseline for the validation.
-func hwmParity(_ context.Context, env stepEnv) stepOutcome {
-	st := env.state
+// hwmParity holds when every mirror runs without lag and every mirrored partition's high
+// watermark here equals the source's as the mirror last saw it.
+func hwmParity(st *consolepb.ClusterState) (bool, string) {
 	if len(st.GetMirrors()) == 0 {
-		return stepOutcome{status: statusFailed, summary: "no mirror on this node", next: "start the mirror (step 4), then run this again (x)"}
+		return false, "no mirror on this node: start it (step 4)"
 	}
 	green := map[string]int64{}
 	for _, t := range st.GetTopics() {
@@ -250,37 +251,48 @@ func hwmParity(_ context.Context, env stepEnv) stepOutcome {
 			green[fmt.Sprintf("%s/%d", t.GetName(), p.GetPartition())] = p.GetHighWatermark()
 		}
 	}
-	b := &baseline{}
-	topics := map[string]bool{}
-	var bad, lines []string
 	var lag int64
+	var parts, differ int
+	var records int64
+	var firstDiff string
 	for _, m := range st.GetMirrors() {
 		if m.GetState() == "failed" {
-			return stepOutcome{status: statusFailed, summary: "mirror " + m.GetMirrorId() + " failed: " + m.GetError(),
-				next: "fix the cause, restart the mirror, then run this again (x)"}
+			return false, "mirror " + m.GetMirrorId() + " failed: " + m.GetError()
 		}
 		lag += m.GetLag()
+		records += m.GetRecords()
 		for _, p := range m.GetPartitions() {
+			parts++
 			key := fmt.Sprintf("%s/%d", p.GetTopic(), p.GetPartition())
-			topics[p.GetTopic()] = true
-			b.hwms = append(b.hwms, &consolepb.PartitionOffset{Topic: p.GetTopic(), Partition: p.GetPartition(), Offset: p.GetSourceHighWatermark()})
 			if g, ok := green[key]; !ok || g != p.GetSourceHighWatermark() {
-				bad = append(bad, fmt.Sprintf("%s: blue %d, green %d", key, p.GetSourceHighWatermark(), g))
-			} else if len(lines) < 8 {
-				lines = append(lines, fmt.Sprintf("%s: %d = %d", key, p.GetSourceHighWatermark(), g))
+				differ++
+				if firstDiff == "" {
+					firstDiff = fmt.Sprintf(" (%s: blue %d, green %d)", key, p.GetSourceHighWatermark(), g)
+				}
 			}
 		}
 	}
-	if lag > 0 || len(bad) > 0 {
-		return stepOutcome{status: statusFailed, summary: fmt.Sprintf("not yet: mirror lag %d, %d of %d partitions differ", lag, len(bad), len(b.hwms)),
-			lines: bad[:min(len(bad), 8)], next: "pause blue's producers, wait for lag 0 (Migration tab), then run this again (x)"}
+	if parts == 0 {
+		return false, "the mirror has found no topic to copy yet"
 	}
-	for t := range topics {
-		b.topics = append(b.topics, t)
+	if lag > 0 || differ > 0 {
+		return false, fmt.Sprintf("mirror lag %d, %d of %d partitions differ%s", lag, differ, parts, firstDiff)
 	}
-	slices.Sort(b.topics)
-	return stepOutcome{status: statusDone, summary: fmt.Sprintf("parity: %d partitions of %s equal on blue and green", len(b.hwms), plural(len(b.topics), "topic")),
-		lines: lines, record: func(into *baseline) { into.topics, into.hwms = b.topics, b.hwms }}
+	return true, fmt.Sprintf("parity: %d partitions, high watermarks equal on blue and green (%d records mirrored)", parts, records)
+}
+
+// blueBaseline records blue's topics and high watermarks (the mirror's view) as the baseline.
+func blueBaseline(st *consolepb.ClusterState) func(*baseline) {
+	topics := map[string]bool{}
+	var hwms []*consolepb.PartitionOffset
+	for _, m := range st.GetMirrors() {
+		for _, p := range m.GetPartitions() {
+			topics[p.GetTopic()] = true
+			hwms = append(hwms, &consolepb.PartitionOffset{Topic: p.GetTopic(), Partition: p.GetPartition(), Offset: p.GetSourceHighWatermark()})
+		}
+	}
+	names := slices.Sorted(maps.Keys(topics))
+	return func(b *baseline) { b.topics, b.hwms = names, hwms }
 }
 
 // stopMirrors stops every running mirror of the node.

@@ -116,6 +116,8 @@ type step struct {
 	timeout      time.Duration
 	run          func(ctx context.Context, env stepEnv) stepOutcome        // kindRPC, kindLocal
 	observe      func(st *consolepb.ClusterState) (ok bool, detail string) // kindObserve
+	// observed (optional) records into the baseline from the state that satisfied observe.
+	observed func(st *consolepb.ClusterState) func(*baseline)
 
 	status  stepStatus
 	summary string
@@ -213,6 +215,14 @@ func (t *workflowsTab) checkObservers() {
 			switch {
 			case ok:
 				s.status, s.summary, s.next, s.took = statusDone, "observed: "+detail, "", now.Sub(s.started)
+				if s.observed != nil {
+					b := &baseline{}
+					if t.baseline != nil {
+						*b = *t.baseline
+					}
+					s.observed(t.state)(b)
+					t.baseline = b
+				}
 				t.o.Logger.Info("step finished", "workflow", p.name, "step", si+1, "title", s.title, "status", s.status.String(), "summary", s.summary)
 				if t.sel[pi] == si && si+1 < len(p.steps) {
 					t.sel[pi]++ // move on, as after any success
