@@ -2,6 +2,7 @@ package raftstore
 
 import (
 	"slices"
+	"time"
 
 	"github.com/hashicorp/raft"
 
@@ -25,6 +26,10 @@ type MemberStatus struct {
 	Voter bool
 	// Lag is how many entries the member is behind the leader (leader's view; -1 unknown).
 	Lag int64
+	// LastContact is how long ago this node last heard from the member: 0 for this node, the
+	// leader's view of its followers (their last progress report), a follower's view of the
+	// leader (raft's last contact); -1 unknown.
+	LastContact time.Duration
 }
 
 // Members lists every member (and every server of the metadata group) sorted by node id, with
@@ -41,13 +46,14 @@ func (n *Node) Members() []MemberStatus {
 	peers := n.peers.get(MetaGroup)
 	byID := map[uint64]*MemberStatus{}
 	for id, info := range st.Nodes {
-		byID[id] = &MemberStatus{NodeInfo: info, State: StateJoining, Lag: -1}
+		byID[id] = &MemberStatus{NodeInfo: info, State: StateJoining, Lag: -1, LastContact: -1}
 	}
+	now := time.Now()
 	for _, s := range conf.Servers {
 		id := nodeOf(s.ID)
 		m, ok := byID[id]
 		if !ok {
-			m = &MemberStatus{NodeInfo: NodeInfo{ID: id, RaftAddr: string(s.Address)}, Lag: -1}
+			m = &MemberStatus{NodeInfo: NodeInfo{ID: id, RaftAddr: string(s.Address)}, Lag: -1, LastContact: -1}
 			byID[id] = m
 		}
 		m.Voter = s.Suffrage == raft.Voter
@@ -61,11 +67,20 @@ func (n *Node) Members() []MemberStatus {
 		default:
 			m.State = StateFollower
 		}
+		switch {
+		case id == n.id:
+			m.LastContact = 0
+		case id == leader && !g.isLeader():
+			if lc := g.r.LastContact(); !lc.IsZero() {
+				m.LastContact = now.Sub(lc)
+			}
+		}
 		if ps, ok := peers[s.ID]; ok && id != leader {
 			if !ps.reachable {
 				m.State = StateUnreachable
 			} else {
 				m.Lag = int64(ps.lag)
+				m.LastContact = now.Sub(ps.at)
 			}
 		}
 		if id != leader && g.isLeader() && g.unreachable(s.ID) {
@@ -118,9 +133,14 @@ func (s statusView) Health() (status string, clusterSize int, isLeader bool, rea
 
 func (s statusView) Members() []httpapi.Member {
 	ms := s.n.Members()
+	var term uint64
+	if g := s.n.metaGroup(); g != nil {
+		term = g.r.CurrentTerm()
+	}
 	out := make([]httpapi.Member, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, httpapi.Member{NodeID: m.ID, Addr: m.RaftAddr, State: m.State})
+		out = append(out, httpapi.Member{NodeID: m.ID, Addr: m.RaftAddr, State: m.State,
+			Term: term, LastContact: m.LastContact, Lag: m.Lag})
 	}
 	return out
 }

@@ -40,11 +40,12 @@ func (t overviewTab) View(conn connState, updated, now time.Time) string {
 	b.WriteString(t.st.header.Render(pad("ID", idW)+pad("ADDRESS", addrW)+pad("ROLE", roleW)+pad("TERM", termW)+
 		pad("LAST CONTACT", contactW)+pad("LAG", lagW)+pad("KAFKA", kafkaW)) + "\n")
 	for _, mem := range members {
-		contact := "—"
+		contact := "—" // the node this console watches
 		switch {
+		case mem.GetId() == st.GetNodeId():
 		case mem.GetLastContactMs() < 0:
 			contact = "unknown"
-		case mem.GetId() != st.GetLeaderId():
+		default:
 			contact = fmt.Sprintf("%dms", mem.GetLastContactMs())
 		}
 		lag := "—"

@@ -2,6 +2,7 @@ package console
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/chronik-stream/chronik/api/consolepb"
 )
@@ -44,10 +45,13 @@ func levelToProto(l slog.Level) consolepb.Level {
 	return consolepb.Level_LEVEL_DEBUG
 }
 
+const lastContactStep = 100 * time.Millisecond
+
 func memberToProto(m Member) *consolepb.Member {
 	lc := int64(-1)
 	if m.LastContact >= 0 {
-		lc = m.LastContact.Milliseconds()
+		// 100 ms steps: finer ones would make every sample a change to push.
+		lc = m.LastContact.Truncate(lastContactStep).Milliseconds()
 	}
 	return &consolepb.Member{
 		Id:             m.ID,

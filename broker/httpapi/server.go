@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -28,6 +29,12 @@ type Member struct {
 	NodeID uint64 `json:"node_id"`
 	Addr   string `json:"addr"`
 	State  string `json:"state"` // "leader", "follower", "candidate", "nonvoter", …
+	// What the console shows beside (not in /admin/cluster/members, whose format the
+	// migration guide fixes): the answering node's Raft term, how long ago the member was
+	// last heard from and how many entries it is behind the leader; negative = unknown.
+	Term        uint64        `json:"-"`
+	LastContact time.Duration `json:"-"`
+	Lag         int64         `json:"-"`
 }
 
 // Status is what the broker reports about itself and its cluster.

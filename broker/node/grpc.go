@@ -235,7 +235,15 @@ type nodeSource struct {
 	info   console.NodeInfo
 }
 
-func (s *nodeSource) Node() console.NodeInfo { return s.info }
+// Node is the node's description; its WAL format follows a format pin written by a live
+// migration (new records are V3 from then on, whatever wal_format says).
+func (s *nodeSource) Node() console.NodeInfo {
+	info := s.info
+	if pin, err := s.n.logs.PinnedFormat(); err == nil && pin > info.WALFormat {
+		info.WALFormat = pin
+	}
+	return info
+}
 
 func (s *nodeSource) Members() []console.Member {
 	if s.n.cluster == nil {
@@ -255,7 +263,7 @@ func (s *nodeSource) Members() []console.Member {
 		role := roleOf(m.State)
 		out = append(out, console.Member{
 			ID: m.NodeID, Addr: m.Addr, KafkaAddr: kafkaAddrs[m.NodeID], Role: role,
-			Voter: role != console.RoleNonvoter, LastContact: -1, ReplicationLag: -1,
+			Voter: role != console.RoleNonvoter, Term: m.Term, LastContact: m.LastContact, ReplicationLag: m.Lag,
 		})
 	}
 	return out

@@ -228,7 +228,21 @@ func TestTUIClusterEndToEnd(t *testing.T) {
 	// Overview: three members and the leader.
 	x.key("1")
 	leader := metaLeader(t, nodes[0])
-	x.waitFor("three members and the leader", "Members (3)", fmt.Sprintf("leader node %d", leader), "healthy: 3 members, leader elected")
+	pane = x.waitFor("three members and the leader", "Members (3)", fmt.Sprintf("leader node %d", leader), "healthy: 3 members, leader elected")
+	// Every member row shows a term; the node the console watches knows last contact and lag
+	// of the others when it leads, of the leader when it follows.
+	for _, n := range nodes {
+		var row string
+		for _, l := range strings.Split(pane, "\n") {
+			if f := strings.Fields(l); len(f) > 3 && f[0] == strconv.FormatUint(n.id, 10) && f[1] == n.nodeAddr() {
+				row = l
+			}
+		}
+		if f := strings.Fields(row); len(f) < 6 || f[3] == "0" {
+			t.Fatalf("member %d row %q: want role, a term > 0, last contact and lag:\n%s", n.id, row, pane)
+		}
+	}
+	t.Logf("overview:\n%s", pane)
 
 	// Kill the leader (never the node the console watches: move the leadership away first).
 	if leader == 1 {
