@@ -79,6 +79,11 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 	}
 	closers = append(closers, n.dirLock.Release)
 	walDir := filepath.Join(cfg.DataDir, "wal")
+	// A live migration's pin raises wal_format 2 to 3 (every part of the node, cluster mode too).
+	if cfg.WALFormat, err = walmigrate.EffectiveFormat(walDir, cfg.WALFormat, logger); err != nil {
+		return nil, err
+	}
+	n.cfg = cfg
 	if err := walmigrate.MigrateOnStart(ctx, walDir, cfg.WALFormat, logger); err != nil { // wal_format 3: convert V2 segments in place
 		return nil, err
 	}

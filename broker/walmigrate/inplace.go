@@ -13,28 +13,37 @@ import (
 	"github.com/chronik-stream/chronik/walcodec"
 )
 
-// MigrateOnStart is the broker's start-up step: with format V3 (wal_format =
-// 3) it converts the V2 segments under walDir in place (MigrateInPlace);
-// with format V2 it converts nothing, so that v1.x can still read the data
-// and new records keep being written as V2 — unless a live migration pinned
-// walDir to V3 (storage.FormatPinFile): then the logs keep writing V3 (the
-// storage Manager and the metadata log honour the pin) and this logs that
-// decision at INFO ("wal_format = 2 overridden"). A missing walDir or one
-// without V2 segments is left alone without a log line.
+// EffectiveFormat is the format a node starting on walDir writes: the configured one, raised to
+// the format a live migration pinned (storage.FormatPinFile). Once a log holds V3 records v1.x
+// cannot read the directory any more, so V2 records would only mix formats; a raise is logged
+// at INFO ("wal_format = 2 overridden"). Deleting the pin gives wal_format its say back.
+func EffectiveFormat(walDir string, format uint8, logger *slog.Logger) (uint8, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	pin, err := storage.ReadFormatPin(walDir)
+	if err != nil {
+		return format, fmt.Errorf("wal migration: %w", err)
+	}
+	if pin <= format {
+		return format, nil
+	}
+	logger.Info(fmt.Sprintf("wal_format = %d overridden: this WAL directory was migrated to V%d while running; new records stay V%d "+
+		"(V%d records would only mix formats in a directory v1.x cannot read any more)", format, pin, pin, format),
+		"pin", filepath.Join(walDir, storage.FormatPinFile), "wal_format", format, "writing_format", pin)
+	return pin, nil
+}
+
+// MigrateOnStart is the broker's start-up step, after EffectiveFormat: with format V3 it
+// converts the V2 segments under walDir in place (MigrateInPlace) — also those an interrupted
+// live migration left; with format V2 it converts nothing, so that v1.x can still read the data
+// and new records keep being written as V2. A missing walDir or one without V2 segments is left
+// alone without a log line.
 func MigrateOnStart(ctx context.Context, walDir string, format uint8, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if format != walcodec.V3 {
-		pin, err := storage.ReadFormatPin(walDir)
-		if err != nil {
-			return fmt.Errorf("wal migration: %w", err)
-		}
-		if pin > format {
-			logger.Info(fmt.Sprintf("wal_format = %d overridden: this WAL directory was migrated to V%d while running; new records stay V%d "+
-				"(V%d records would only mix formats in a directory v1.x cannot read any more)", format, pin, pin, format),
-				"pin", filepath.Join(walDir, storage.FormatPinFile), "wal_format", format, "writing_format", pin)
-		}
 		return nil
 	}
 	if _, err := os.Stat(walDir); errors.Is(err, os.ErrNotExist) {

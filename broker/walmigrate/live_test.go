@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -128,30 +127,42 @@ func TestConvertSegment(t *testing.T) {
 	}
 }
 
-// TestMigrateOnStartPinned: with wal_format = 2 and a V3 pin left by a live
-// migration, start converts nothing and logs the decision to keep writing V3;
-// a garbled pin fails the start with its path.
-func TestMigrateOnStartPinned(t *testing.T) {
+// TestEffectiveFormatPinned: with wal_format = 2 and a V3 pin left by a live migration, the
+// start writes V3 and logs the decision; MigrateOnStart at V3 then converts what an
+// interrupted live migration left (here: everything); a garbled pin fails with its path.
+func TestEffectiveFormatPinned(t *testing.T) {
 	root, _ := v2Root(t)
+	if f, err := EffectiveFormat(root, walcodec.V2, nil); err != nil || f != walcodec.V2 {
+		t.Fatalf("without a pin: %d, %v", f, err)
+	}
 	if err := storage.WriteFormatPin(root, walcodec.V3); err != nil {
 		t.Fatal(err)
 	}
-	before := hashTree(t, root)
 	h := &captureHandler{}
-	if err := MigrateOnStart(context.Background(), root, walcodec.V2, slog.New(h)); err != nil {
-		t.Fatal(err)
-	}
-	if after := hashTree(t, root); !reflect.DeepEqual(after, before) {
-		t.Fatal("wal_format 2 with a pin changed the directory")
+	f, err := EffectiveFormat(root, walcodec.V2, slog.New(h))
+	if err != nil || f != walcodec.V3 {
+		t.Fatalf("with a V3 pin: %d, %v", f, err)
 	}
 	msgs := strings.Join(h.messages(), "\n")
 	if !strings.Contains(msgs, "INFO wal_format = 2 overridden: this WAL directory was migrated to V3 while running; new records stay V3") {
 		t.Fatalf("no decision logged:\n%s", msgs)
 	}
+	if err := MigrateOnStart(context.Background(), root, f, nil); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := scanRoot(root, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range tr.Segments {
+		if s.needsConversion() {
+			t.Fatalf("%s left V2 after the start", s.Rel)
+		}
+	}
 	if err := os.WriteFile(filepath.Join(root, storage.FormatPinFile), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := MigrateOnStart(context.Background(), root, walcodec.V2, nil); err == nil || !strings.Contains(err.Error(), storage.FormatPinFile) {
+	if _, err := EffectiveFormat(root, walcodec.V2, nil); err == nil || !strings.Contains(err.Error(), storage.FormatPinFile) {
 		t.Fatalf("garbled pin: %v", err)
 	}
 }
