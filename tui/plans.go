@@ -209,12 +209,12 @@ func throughputStep(blue bool) step {
 	s := step{
 		title:        "Measure produce throughput (performance baseline)",
 		precondition: "a token; a quiet moment (the measurement loads the node for a few seconds)",
-		action:       "RPC MeasureProduce(topic = the validation topic, 3 s of 1 KiB records, acks=all)",
+		action:       "RPC MeasureProduce(topic = the validation topic, 3 s or 256 MiB of 1 KiB records, acks=all)",
 		kind:         kindRPC,
 	}
 	if blue {
 		s.precondition = "the mirror runs (its source is the blue cluster measured); a quiet moment on blue"
-		s.action = "RPC MeasureProduce(bootstrap = the mirror's blue brokers, topic <validation topic>-blue, 3 s of 1 KiB records)"
+		s.action = "RPC MeasureProduce(bootstrap = the mirror's blue brokers, topic <validation topic>-blue, 3 s or 256 MiB of 1 KiB records)"
 	}
 	s.run = func(ctx context.Context, env stepEnv) stepOutcome {
 		req := &consolepb.MeasureProduceRequest{Topic: env.validationTopic}

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"strings"
 	"sync"
@@ -22,6 +23,10 @@ const (
 	defaultRecordBytes  = 1024
 	maxRecordBytes      = 1 << 20
 	measureSetupTimeout = 15 * time.Second
+	// maxMeasureBytes ends a measurement early: the records stay in the topic (and are
+	// replicated, snapshotted to joining nodes, mirrored), so a fast node must not write
+	// gigabytes to measure its rate.
+	maxMeasureBytes = 256 << 20
 )
 
 // throughput is the outcome of measureProduce.
@@ -71,21 +76,22 @@ func (s *Server) MeasureProduce(ctx context.Context, req *consolepb.MeasureProdu
 	}, nil
 }
 
-// measureProduce writes size-byte records to topic at bootstrap for dur (acks=all, the client's
-// default batching) and counts what was acknowledged, from the first send to the last
+// measureProduce writes size-byte random records to topic at bootstrap for dur or until
+// maxMeasureBytes are sent (acks=all, uncompressed, the client's default batching) and counts what was acknowledged, from the first send to the last
 // acknowledgement. One record is produced first so that topic creation and metadata are not
 // measured.
 func measureProduce(ctx context.Context, bootstrap, topic string, dur time.Duration, size int) (throughput, error) {
+	// Uncompressed, incompressible values: the figure is what the brokers write, not what a
+	// codec saves (kgo would compress with snappy by default).
 	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(bootstrap, ",")...), kgo.DefaultProduceTopic(topic),
-		kgo.AllowAutoTopicCreation(), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.MaxBufferedRecords(8192))
+		kgo.AllowAutoTopicCreation(), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.MaxBufferedRecords(8192),
+		kgo.ProducerBatchCompression(kgo.NoCompression()))
 	if err != nil {
 		return throughput{}, fmt.Errorf("kafka client: %w", err)
 	}
 	defer cl.Close()
 	value := make([]byte, size)
-	for i := range value {
-		value[i] = byte('a' + i%26)
-	}
+	_, _ = rand.Read(value) // never fails (crypto/rand)
 	setup, cancel := context.WithTimeout(ctx, measureSetupTimeout)
 	err = cl.ProduceSync(setup, &kgo.Record{Value: value}).FirstErr()
 	cancel()
@@ -110,7 +116,7 @@ func measureProduce(ctx context.Context, bootstrap, topic string, dur time.Durat
 	}
 	start := time.Now()
 	deadline := start.Add(dur)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
+	for sent := 0; sent < maxMeasureBytes && time.Now().Before(deadline) && ctx.Err() == nil; sent += size {
 		cl.Produce(ctx, &kgo.Record{Value: value}, done)
 	}
 	if err := cl.Flush(ctx); err != nil {
