@@ -47,7 +47,7 @@ metric() { # node sample
 wait_for() { # seconds description command...
   local t=$1 what=$2; shift 2
   for _ in $(seq $((t * 20))); do "$@" && return 0; sleep 0.05; done
-  echo "timed out waiting for $what" >&2; tail -20 "$work"/n*.log >&2; exit 1
+  echo "timed out waiting for $what" >&2; tail -n 20 "$work"/n*.log >&2; exit 1
 }
 groups_ready() { # every data group has a leader with 3 voters
   local g i ok
@@ -97,8 +97,12 @@ sleep 2
 times=()
 for k in $(seq "$kills"); do
   victim=""
-  for i in 1 2 3; do [[ $(metric "$i" 'chronik_raft_state{group="data-1"}') == 2 ]] && victim=$i; done
-  [[ -n $victim ]] || { echo "no leader of data-1 before kill $k" >&2; exit 1; }
+  for _ in $(seq 200); do # under load an election or a slow /metrics can hide the leader briefly
+    for i in 1 2 3; do [[ $(metric "$i" 'chronik_raft_state{group="data-1"}') == 2 ]] && victim=$i; done
+    [[ -n $victim ]] && break
+    sleep 0.05
+  done
+  [[ -n $victim ]] || { echo "no leader of data-1 10 s before kill $k" >&2; exit 1; }
   t0=$(date +%s%N)
   kill -9 "${pid[$victim]}"; wait "${pid[$victim]}" 2>/dev/null || true
   new=""
