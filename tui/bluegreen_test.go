@@ -37,7 +37,7 @@ func TestBlueGreenWorkflow(t *testing.T) {
 	if s := stepOf(m, 5); s.status != statusDone || !strings.Contains(s.summary, "parity: 3 partitions") {
 		t.Fatalf("parity: %v %q", s.status, s.summary)
 	}
-	b := m.flows.baseline
+	b := m.flows.baselines[m.flows.cur]
 	if b == nil || len(b.hwms) != 3 || strings.Join(b.topics, ",") != "orders,payments" || b.recordsPerSec != 50000 || b.measuredOn != "blue-1:9092" {
 		t.Fatalf("blue baseline: %+v", b)
 	}
@@ -55,7 +55,7 @@ func TestBlueGreenWorkflow(t *testing.T) {
 	if s := stepOf(m, 8); s.status != statusDone || f.mirrorCalls[len(f.mirrorCalls)-1] != "stop mirror-1" {
 		t.Fatalf("stop mirror: %v %q calls %v", s.status, s.summary, f.mirrorCalls)
 	}
-	m = press(t, m, "x", "c", "h", "r", "o", "n", "i", "k", "enter") // 10: irreversible: typed name
+	m = press(t, m, "x", "b", "l", "u", "e", "-", "1", ":", "9", "0", "9", "2", "enter") // 10: irreversible: typed name
 	if s := stepOf(m, 9); s.status != statusDone {
 		t.Fatalf("decommission: %v %q", s.status, s.summary)
 	}

@@ -19,17 +19,17 @@ import (
 const workflowFileVersion = 1
 
 type savedWorkflows struct {
-	Version  int            `json:"version"`
-	SavedAt  time.Time      `json:"saved_at"`
-	Current  string         `json:"current"` // plan name
-	Plans    []savedPlan    `json:"plans"`
-	Baseline *savedBaseline `json:"baseline,omitempty"`
+	Version int         `json:"version"`
+	SavedAt time.Time   `json:"saved_at"`
+	Current string      `json:"current"` // plan name
+	Plans   []savedPlan `json:"plans"`
 }
 
 type savedPlan struct {
-	Name     string      `json:"name"`
-	Selected int         `json:"selected"`
-	Steps    []savedStep `json:"steps"`
+	Name     string         `json:"name"`
+	Selected int            `json:"selected"`
+	Steps    []savedStep    `json:"steps"`
+	Baseline *savedBaseline `json:"baseline,omitempty"`
 }
 
 type savedStep struct {
@@ -86,14 +86,14 @@ func (t *workflowsTab) save() error {
 				Lines: s.lines, Input: s.input, Started: s.started, DurationMs: s.took.Milliseconds(),
 			})
 		}
-		sw.Plans = append(sw.Plans, sp)
-	}
-	if b := t.baseline; b != nil {
-		sb := &savedBaseline{Topics: b.topics, RecordsPerSec: b.recordsPerSec, RecordBytes: b.recordBytes, MeasuredOn: b.measuredOn}
-		for _, h := range b.hwms {
-			sb.HWMs = append(sb.HWMs, savedPartOffset{h.GetTopic(), h.GetPartition(), h.GetOffset()})
+		if b := t.baselines[pi]; b != nil {
+			sb := &savedBaseline{Topics: b.topics, RecordsPerSec: b.recordsPerSec, RecordBytes: b.recordBytes, MeasuredOn: b.measuredOn}
+			for _, h := range b.hwms {
+				sb.HWMs = append(sb.HWMs, savedPartOffset{h.GetTopic(), h.GetPartition(), h.GetOffset()})
+			}
+			sp.Baseline = sb
 		}
-		sw.Baseline = sb
+		sw.Plans = append(sw.Plans, sp)
 	}
 	data, err := json.MarshalIndent(sw, "", "  ")
 	if err != nil {
@@ -173,16 +173,16 @@ func (t *workflowsTab) load() error {
 			}
 		}
 		t.sel[pi] = min(max(0, sp.Selected), len(p.steps)-1)
+		if sb := sp.Baseline; sb != nil {
+			b := &baseline{topics: sb.Topics, recordsPerSec: sb.RecordsPerSec, recordBytes: sb.RecordBytes, measuredOn: sb.MeasuredOn}
+			for _, h := range sb.HWMs {
+				b.hwms = append(b.hwms, &consolepb.PartitionOffset{Topic: h.Topic, Partition: h.Partition, Offset: h.Offset})
+			}
+			t.baselines[pi] = b
+		}
 	}
 	if pi := t.planIndex(sw.Current); pi >= 0 {
 		t.cur = pi
-	}
-	if sb := sw.Baseline; sb != nil {
-		b := &baseline{topics: sb.Topics, recordsPerSec: sb.RecordsPerSec, recordBytes: sb.RecordBytes, measuredOn: sb.MeasuredOn}
-		for _, h := range sb.HWMs {
-			b.hwms = append(b.hwms, &consolepb.PartitionOffset{Topic: h.Topic, Partition: h.Partition, Offset: h.Offset})
-		}
-		t.baseline = b
 	}
 	return nil
 }

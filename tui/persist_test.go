@@ -66,8 +66,11 @@ func TestWorkflowResumesAfterRestart(t *testing.T) {
 	if s := stepOf(r, 1); s.took != took || s.summary != "recorded 2 topics, 3 partitions" {
 		t.Fatalf("baseline step restored as took %v summary %q", s.took, s.summary)
 	}
-	if b := r.flows.baseline; b == nil || len(b.topics) != 2 || len(b.hwms) != 3 {
+	if b := r.flows.baselines[0]; b == nil || len(b.topics) != 2 || len(b.hwms) != 3 {
 		t.Fatalf("baseline not restored: %+v", b)
+	}
+	if b := r.flows.baselines[1]; b != nil {
+		t.Fatalf("the blue-green workflow got the in-place baseline: %+v", b)
 	}
 
 	// A step that was running when the console died.

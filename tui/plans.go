@@ -151,7 +151,7 @@ func blueGreenPlan() plan {
 				title:        "Keep blue for 24-48 hours, then decommission it",
 				precondition: "24-48 hours on green without problems (blue is the rollback)",
 				action:       "stop the blue nodes (systemctl stop chronik) and release them",
-				kind:         kindManual, danger: irreversible,
+				kind:         kindManual, danger: irreversible, aboutBlue: true,
 			},
 		},
 	}

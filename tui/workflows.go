@@ -118,6 +118,8 @@ type step struct {
 	observe      func(st *consolepb.ClusterState) (ok bool, detail string) // kindObserve
 	// observed (optional) records into the baseline from the state that satisfied observe.
 	observed func(st *consolepb.ClusterState) func(*baseline)
+	// aboutBlue: an irreversible step about the blue cluster asks for blue's address.
+	aboutBlue bool
 
 	status  stepStatus
 	summary string
@@ -151,22 +153,22 @@ type (
 
 // workflowsTab shows the three migration workflows as plans and runs their steps.
 type workflowsTab struct {
-	st       styles
-	keys     workflowKeys
-	o        Options
-	sess     *session
-	plans    []plan
-	cur      int
-	sel      []int
-	state    *consolepb.ClusterState
-	baseline *baseline
-	w, h     int
-	flash    string
+	st        styles
+	keys      workflowKeys
+	o         Options
+	sess      *session
+	plans     []plan
+	cur       int
+	sel       []int
+	state     *consolepb.ClusterState
+	baselines []*baseline // per plan: what its validation compares against
+	w, h      int
+	flash     string
 }
 
 func newWorkflowsTab(st styles, o Options) workflowsTab {
 	plans := []plan{inPlacePlan(), blueGreenPlan(), freshPlan()}
-	t := workflowsTab{st: st, keys: newWorkflowKeys(), o: o, plans: plans, sel: make([]int, len(plans))}
+	t := workflowsTab{st: st, keys: newWorkflowKeys(), o: o, plans: plans, sel: make([]int, len(plans)), baselines: make([]*baseline, len(plans))}
 	if err := t.load(); err != nil {
 		t.flash = err.Error()
 		t.o.Logger.Warn("workflow state not restored", "err", err)
@@ -175,6 +177,16 @@ func newWorkflowsTab(st styles, o Options) workflowsTab {
 		t.o.Logger.Info("workflow state", "file", t.o.WorkflowFile)
 	}
 	return t
+}
+
+// record applies fn to a copy of plan pi's baseline (steps hold the old one while they run).
+func (t *workflowsTab) record(pi int, fn func(*baseline)) {
+	b := &baseline{}
+	if t.baselines[pi] != nil {
+		*b = *t.baselines[pi]
+	}
+	fn(b)
+	t.baselines[pi] = b
 }
 
 // persist saves the progress after a change; a failure is shown, the workflow goes on.
@@ -216,12 +228,7 @@ func (t *workflowsTab) checkObservers() {
 			case ok:
 				s.status, s.summary, s.next, s.took = statusDone, "observed: "+detail, "", now.Sub(s.started)
 				if s.observed != nil {
-					b := &baseline{}
-					if t.baseline != nil {
-						*b = *t.baseline
-					}
-					s.observed(t.state)(b)
-					t.baseline = b
+					t.record(pi, s.observed(t.state))
 				}
 				t.o.Logger.Info("step finished", "workflow", p.name, "step", si+1, "title", s.title, "status", s.status.String(), "summary", s.summary)
 				if t.sel[pi] == si && si+1 < len(p.steps) {
@@ -263,7 +270,7 @@ func (t workflowsTab) Update(msg tea.Msg) (workflowsTab, tea.Cmd) {
 		return t, nil
 	case resetPlanMsg:
 		fresh := []plan{inPlacePlan(), blueGreenPlan(), freshPlan()}[msg.plan]
-		t.plans[msg.plan], t.sel[msg.plan] = fresh, 0
+		t.plans[msg.plan], t.sel[msg.plan], t.baselines[msg.plan] = fresh, 0, nil
 		t.flash = "workflow " + fresh.name + " reset"
 		t.o.Logger.Info("workflow reset", "workflow", fresh.name)
 		t.persist()
@@ -278,12 +285,7 @@ func (t workflowsTab) Update(msg tea.Msg) (workflowsTab, tea.Cmd) {
 		}
 		s.status, s.summary, s.next, s.lines = msg.outcome.status, msg.outcome.summary, msg.outcome.next, msg.outcome.lines
 		if msg.outcome.record != nil {
-			b := &baseline{}
-			if t.baseline != nil {
-				*b = *t.baseline
-			}
-			msg.outcome.record(b)
-			t.baseline = b
+			t.record(msg.plan, msg.outcome.record)
 		}
 		t.o.Logger.Info("step finished", "workflow", t.plans[msg.plan].name, "step", msg.step+1, "title", s.title,
 			"status", s.status.String(), "summary", s.summary)
@@ -408,12 +410,27 @@ func (t workflowsTab) requestRun(pi, si int) (workflowsTab, tea.Cmd) {
 	return t, confirm("")
 }
 
-// confirmName is what an irreversible step asks the operator to type: the cluster id.
-func (t workflowsTab) confirmName(*step) string {
-	if id := t.state.GetClusterId(); id != "" {
-		return id
+// confirmName is what an irreversible step asks the operator to type: the address of what
+// it cannot undo — the blue brokers for a step about blue (as the mirror knows them), otherwise
+// the node the console is connected to.
+func (t workflowsTab) confirmName(s *step) string {
+	if s.aboutBlue {
+		if ms := t.state.GetMirrors(); len(ms) > 0 && ms[0].GetSourceBootstrap() != "" {
+			return ms[0].GetSourceBootstrap()
+		}
 	}
-	return "chronik"
+	if t.o.Addr != "" {
+		return t.o.Addr
+	}
+	return t.state.GetClusterId()
+}
+
+// confirmWhat names what confirmName asks for, for the step's description.
+func (s *step) confirmWhat() string {
+	if s.aboutBlue {
+		return "the blue brokers' address"
+	}
+	return "the address of the node the console is connected to"
 }
 
 func manualDone() stepOutcome {
@@ -422,7 +439,7 @@ func manualDone() stepOutcome {
 
 func (t workflowsTab) runCmd(pi, si int, input string) tea.Cmd {
 	s := t.plans[pi].steps[si]
-	env := stepEnv{state: t.state, input: input, baseline: t.baseline, validationTopic: t.o.ValidationTopic, now: t.o.Now()}
+	env := stepEnv{state: t.state, input: input, baseline: t.baselines[pi], validationTopic: t.o.ValidationTopic, now: t.o.Now()}
 	if t.sess == nil {
 		return msgCmd(stepResultMsg{pi, si, stepOutcome{status: statusFailed, summary: "not connected to a node"}})
 	}
@@ -531,7 +548,7 @@ func (t workflowsTab) View() string {
 	case destructive:
 		b.WriteString(t.st.warn.Render("Asks y/n before running.") + "\n")
 	case irreversible:
-		b.WriteString(t.st.bad.Render("Irreversible: asks you to type the cluster name.") + "\n")
+		b.WriteString(t.st.bad.Render("Irreversible: asks you to type "+s.confirmWhat()+".") + "\n")
 	}
 	if s.input != "" {
 		b.WriteString(truncate("Value: "+s.input, t.w) + "\n")

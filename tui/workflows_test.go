@@ -68,7 +68,7 @@ func TestInPlaceWorkflow(t *testing.T) {
 	if s := stepOf(m, 2); s.status != statusDone || !strings.Contains(s.summary, "50000 records/s") {
 		t.Fatalf("throughput: %v %q", s.status, s.summary)
 	}
-	if b := m.flows.baseline; b == nil || b.recordsPerSec != 50000 || len(b.hwms) != 3 {
+	if b := m.flows.baselines[m.flows.cur]; b == nil || b.recordsPerSec != 50000 || len(b.hwms) != 3 {
 		t.Fatalf("baseline after the throughput step: %+v", b)
 	}
 	// Backup asks y/n; n cancels, y runs.
@@ -85,7 +85,7 @@ func TestInPlaceWorkflow(t *testing.T) {
 		t.Fatalf("backup: %v %q", s.status, s.summary)
 	}
 	// Irreversible: typed name; the fake answers UNIMPLEMENTED → blocked, with what to do next.
-	m = press(t, m, "x", "c", "h", "r", "o", "n", "i", "k", "enter")
+	m = press(t, m, "x", "1", "2", "7", ".", "0", ".", "0", ".", "1", ":", "9", "0", "9", "3", "enter")
 	if s := stepOf(m, 4); s.status != statusBlocked || !strings.Contains(s.summary, "UNIMPLEMENTED") ||
 		!strings.Contains(strings.Join(s.lines, " "), "StartWalMigration") || s.next == "" {
 		t.Fatalf("wal migration: %v %q %q next %q", s.status, s.summary, s.lines, s.next)

@@ -180,7 +180,9 @@ func (m *Manager) mirrorFailed(mr *mirror, err error) {
 // Start validates and starts a mirror of the topics of source (bootstrap servers
 // "host:port[,host:port…]") whose names match topicRegex in full ("" = every topic;
 // internal "__" topics never). ctx bounds only the validation: the regex compiles and the
-// source answers. The mirror is persisted and runs until Stop.
+// source answers. The mirror is persisted and runs until Stop. Start of a source and regex
+// that a mirror already copies returns that mirror's id: running, it is left alone; stopped or
+// failed, it resumes from its checkpoint (resumeLocked).
 func (m *Manager) Start(ctx context.Context, source, topicRegex string) (string, error) {
 	seeds := splitSeeds(source)
 	if len(seeds) == 0 {
@@ -204,6 +206,10 @@ func (m *Manager) Start(ctx context.Context, source, topicRegex string) (string,
 	if !m.running {
 		return "", ErrNotRunning
 	}
+	norm := strings.Join(seeds, ",")
+	if mr := m.sameLocked(norm, topicRegex); mr != nil {
+		return mr.id, m.resumeLocked(mr)
+	}
 	id := "mirror-" + strconv.Itoa(m.nextID)
 	def := mirrorDef{ID: id, Source: strings.Join(seeds, ","), TopicRegex: topicRegex, State: stateRunning}
 	mr, err := newMirror(def, checkpointFile{Version: stateVersion}, m.cfg)
@@ -219,6 +225,53 @@ func (m *Manager) Start(ctx context.Context, source, topicRegex string) (string,
 	}
 	m.launchLocked(mr)
 	return id, nil
+}
+
+// sameLocked finds the mirror of the same source and regex (the newest), if any.
+func (m *Manager) sameLocked(source, regex string) *mirror {
+	var found *mirror
+	for _, id := range m.sortedIDsLocked() {
+		if mr := m.mirrors[id]; mr.source == source && mr.regex == regex {
+			found = mr
+		}
+	}
+	return found
+}
+
+// resumeLocked makes Start of a source and regex already mirrored idempotent: a running
+// mirror is left as it is; a stopped or failed one is rebuilt from its last checkpoint and run
+// again. The resume checks of a restart apply (the destination must hold exactly what the
+// checkpoint says, plus records produced after it), so a mirror that failed because the
+// destination lost records fails again with that reason.
+func (m *Manager) resumeLocked(mr *mirror) error {
+	if mr.persisted == stateRunning {
+		return nil
+	}
+	if mr.done != nil {
+		select {
+		case <-mr.done:
+		default:
+			return fmt.Errorf("mirror %s is still stopping: try again", mr.id)
+		}
+	}
+	cp, err := loadCheckpoint(m.cfg.Dir, mr.id)
+	if err != nil {
+		return fmt.Errorf("mirror %s: %w", mr.id, err)
+	}
+	fresh, err := newMirror(mirrorDef{ID: mr.id, Source: mr.source, TopicRegex: mr.regex, State: stateRunning}, cp, m.cfg)
+	if err != nil {
+		return fmt.Errorf("mirror %s: %w", mr.id, err)
+	}
+	prev := mr.persisted
+	m.mirrors[mr.id] = fresh
+	if err := m.persistLocked(); err != nil {
+		m.mirrors[mr.id] = mr
+		mr.persisted = prev
+		return err
+	}
+	m.logger.Info("mirror resumed", "mirror", mr.id, "source", mr.source, "regex", mr.regex, "was", prev)
+	m.launchLocked(fresh)
+	return nil
 }
 
 // probeSource checks that a broker of the source answers a Metadata request.

@@ -229,8 +229,8 @@ func TestTUIEndToEnd(t *testing.T) {
 	// Step 5 is irreversible: it asks for the cluster name, then converts the WAL while the
 	// node serves.
 	x.key("x")
-	x.waitFor("the typed confirmation", "Type chronik and press enter")
-	x.run("send-keys", "-t", "S", "-l", "chronik")
+	x.waitFor("the typed confirmation", "Type "+nodeAddr+" and press enter")
+	x.run("send-keys", "-t", "S", "-l", nodeAddr)
 	x.key("Enter")
 	pane = x.waitFor("the migration started", "Step 6: Verify the WAL is V3")
 	if !rowHas(pane, "4", "Back", "up", "the", "data", "done") || !rowHas(pane, "5", "Migrate", "the", "WAL", "to", "V3", "done") {
