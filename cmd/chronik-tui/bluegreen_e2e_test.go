@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -116,16 +114,8 @@ func readAll(t *testing.T, ctx context.Context, addr string, parts map[string]in
 // watermarks, validation passes against blue's baseline, the mirror is stopped. Then every
 // record is read from both clusters and compared: offsets, keys, values, timestamps, headers.
 func TestTUIBlueGreenEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds both binaries, starts four nodes and needs tmux")
-	}
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Fatal("tmux not found: install it (apt-get install -y tmux; scripts/test.sh does)")
-	}
+	dir, serverBin, tuiBin := e2eSetup(t, "builds both binaries, starts four nodes and needs tmux")
 	start := time.Now()
-	dir := t.TempDir()
-	serverBin := build(t, dir, "./cmd/chronik-server", "chronik-server")
-	tuiBin := build(t, dir, "./cmd/chronik-tui", "chronik-tui")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
@@ -145,21 +135,10 @@ func TestTUIBlueGreenEndToEnd(t *testing.T) {
 		n.launch(t)
 		n.waitHealthy(t)
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, p := range []string{"blue.log", "node1.log", "node2.log", "node3.log", "tui.log"} {
-				b, _ := os.ReadFile(filepath.Join(dir, p))
-				t.Logf("%s:\n%s", p, b)
-			}
-		}
-	})
+	logsOnFailure(t, dir, "blue.log", "node1.log", "node2.log", "node3.log")
 
-	x := tmux{t: t, socket: fmt.Sprintf("chronik-e2e-bg-%d", os.Getpid())}
 	addr := green[0].nodeAddr()
-	cmdline := fmt.Sprintf("env TERM=xterm-256color %s --connect %s --token e2e-token --log-file %s --workflow-file %s; echo EXITED:$?; sleep 30",
-		tuiBin, addr, filepath.Join(dir, "tui.log"), filepath.Join(dir, "workflows.json"))
-	x.run("-f", "/dev/null", "new-session", "-d", "-s", "S", "-x", "140", "-y", "45", cmdline)
-	t.Cleanup(func() { _ = exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
+	x := runConsole(t, "bluegreen", dir, tuiBin, addr, 140, 45)
 	x.waitFor("green-1", "● live "+addr, "(cluster)")
 
 	done := func(row string, fields ...string) {

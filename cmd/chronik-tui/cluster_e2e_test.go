@@ -119,42 +119,20 @@ func metaLeader(t *testing.T, n *clusterNode) uint64 {
 // validation with produce/consume on every node and a leadership failover) to all-green,
 // shows three members and the leader, and shows the new leader after the leader is killed.
 func TestTUIClusterEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds both binaries, starts three nodes and needs tmux")
-	}
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Fatal("tmux not found: install it (apt-get install -y tmux; scripts/test.sh does)")
-	}
+	dir, serverBin, tuiBin := e2eSetup(t, "builds both binaries, starts three nodes and needs tmux")
 	start := time.Now()
-	dir := t.TempDir()
-	serverBin := build(t, dir, "./cmd/chronik-server", "chronik-server")
-	tuiBin := build(t, dir, "./cmd/chronik-tui", "chronik-tui")
-
 	nodes := []*clusterNode{newClusterNode(t, serverBin, dir, 1), newClusterNode(t, serverBin, dir, 2), newClusterNode(t, serverBin, dir, 3)}
 	nodes[1].seeds = "1@" + nodes[0].nodeAddr()
 	nodes[2].seeds = nodes[1].seeds + ",2@" + nodes[1].nodeAddr()
 	for _, n := range nodes {
 		t.Cleanup(n.kill)
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, n := range nodes {
-				b, _ := os.ReadFile(n.logPath)
-				t.Logf("node %d log:\n%s", n.id, b)
-			}
-			b, _ := os.ReadFile(filepath.Join(dir, "tui.log"))
-			t.Logf("tui log:\n%s", b)
-		}
-	})
+	logsOnFailure(t, dir, "node1.log", "node2.log", "node3.log")
 	nodes[0].launch(t)
 	nodes[0].waitHealthy(t)
 
-	x := tmux{t: t, socket: fmt.Sprintf("chronik-e2e-cluster-%d", os.Getpid())}
 	addr := nodes[0].nodeAddr()
-	cmdline := fmt.Sprintf("env TERM=xterm-256color %s --connect %s --token e2e-token --log-file %s --workflow-file %s; echo EXITED:$?; sleep 30",
-		tuiBin, addr, filepath.Join(dir, "tui.log"), filepath.Join(dir, "workflows.json"))
-	x.run("-f", "/dev/null", "new-session", "-d", "-s", "S", "-x", "130", "-y", "40", cmdline)
-	t.Cleanup(func() { _ = exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
+	x := runConsole(t, "fresh", dir, tuiBin, addr, 130, 40)
 	x.waitFor("node 1 as a cluster of one", "● live "+addr, "leader node 1", "(cluster)")
 
 	// The fresh-cluster workflow, one key at a time as an operator types.

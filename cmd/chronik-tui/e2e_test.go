@@ -151,30 +151,13 @@ func (x tmux) waitFor(what string, wants ...string) string {
 // restart into cluster mode (the console reconnects by itself), two joins, validation against
 // the baseline; on the way the tabs, a resize and the reconnect.
 func TestTUIEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds both binaries and needs tmux")
-	}
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Fatal("tmux not found: install it (apt-get install -y tmux; scripts/test.sh does)")
-	}
+	dir, serverBin, tuiBin := e2eSetup(t, "builds both binaries and needs tmux")
 	start := time.Now()
-	dir := t.TempDir()
-	serverBin := build(t, dir, "./cmd/chronik-server", "chronik-server")
-	tuiBin := build(t, dir, "./cmd/chronik-tui", "chronik-tui")
-	t.Logf("built both binaries in %s", time.Since(start).Round(time.Millisecond))
-
 	srv := &server{bin: serverBin, dataDir: filepath.Join(dir, "data"), logPath: filepath.Join(dir, "server.log"),
 		kafka: freePort(t), http: freePort(t), node: freePort(t)}
 	srv.start(t)
 	t.Cleanup(srv.stop)
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(srv.logPath)
-			t.Logf("server log:\n%s", b)
-			b, _ = os.ReadFile(filepath.Join(dir, "tui.log"))
-			t.Logf("tui log:\n%s", b)
-		}
-	})
+	logsOnFailure(t, dir, "server.log", "node1.log", "node2.log", "node3.log")
 
 	// A topic with a known high watermark.
 	cl, err := kgo.NewClient(kgo.SeedBrokers(fmt.Sprintf("127.0.0.1:%d", srv.kafka)), kgo.AllowAutoTopicCreation(),
@@ -191,12 +174,8 @@ func TestTUIEndToEnd(t *testing.T) {
 		}
 	}
 
-	x := tmux{t: t, socket: fmt.Sprintf("chronik-e2e-%d", os.Getpid())}
 	nodeAddr := fmt.Sprintf("127.0.0.1:%d", srv.node)
-	cmdline := fmt.Sprintf("env TERM=xterm-256color %s --connect %s --token e2e-token --log-file %s --workflow-file %s; echo EXITED:$?; sleep 30",
-		tuiBin, nodeAddr, filepath.Join(dir, "tui.log"), filepath.Join(dir, "workflows.json"))
-	x.run("-f", "/dev/null", "new-session", "-d", "-s", "S", "-x", "100", "-y", "30", cmdline)
-	t.Cleanup(func() { _ = exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
+	x := runConsole(t, "inplace", dir, tuiBin, nodeAddr, 100, 30)
 
 	x.waitFor("the member and the leader", "leader node 1", "healthy: 1 member, leader elected", nodeAddr, "● live "+nodeAddr)
 	x.key("2")
@@ -357,6 +336,48 @@ func TestTUIEndToEnd(t *testing.T) {
 	x.key("q")
 	x.waitFor("a clean exit", "EXITED:0")
 	t.Logf("end-to-end test took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// e2eSetup skips under -short, needs tmux, and builds both binaries into a fresh directory.
+func e2eSetup(t *testing.T, what string) (dir, serverBin, tuiBin string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: " + what)
+	}
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux not found: install it (apt-get install -y tmux; scripts/test.sh does)")
+	}
+	dir = t.TempDir()
+	start := time.Now()
+	serverBin = build(t, dir, "./cmd/chronik-server", "chronik-server")
+	tuiBin = build(t, dir, "./cmd/chronik-tui", "chronik-tui")
+	t.Logf("built both binaries in %s", time.Since(start).Round(time.Millisecond))
+	return dir, serverBin, tuiBin
+}
+
+// runConsole starts chronik-tui --connect addr (with the token, a log file and a workflow file
+// in dir) in a detached tmux session of w×h cells; the session goes away with the test.
+func runConsole(t *testing.T, name, dir, tuiBin, addr string, w, h int) tmux {
+	t.Helper()
+	x := tmux{t: t, socket: fmt.Sprintf("chronik-e2e-%s-%d", name, os.Getpid())}
+	cmdline := fmt.Sprintf("env TERM=xterm-256color %s --connect %s --token e2e-token --log-file %s --workflow-file %s; echo EXITED:$?; sleep 30",
+		tuiBin, addr, filepath.Join(dir, "tui.log"), filepath.Join(dir, "workflows.json"))
+	x.run("-f", "/dev/null", "new-session", "-d", "-s", "S", "-x", strconv.Itoa(w), "-y", strconv.Itoa(h), cmdline)
+	t.Cleanup(func() { _ = exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
+	return x
+}
+
+// logsOnFailure prints the named files of dir (node logs, tui.log) if the test fails.
+func logsOnFailure(t *testing.T, dir string, names ...string) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, n := range append(names, "tui.log") {
+			b, _ := os.ReadFile(filepath.Join(dir, n))
+			t.Logf("%s:\n%s", n, b)
+		}
+	})
 }
 
 // rowHas reports whether a line of pane holds every field.
