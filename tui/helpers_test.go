@@ -199,7 +199,8 @@ func (f *fakeConsole) Backup(req *consolepb.BackupRequest, s grpc.ServerStreamin
 	f.mu.Lock()
 	f.backups = append(f.backups, req.GetOutputPath())
 	f.mu.Unlock()
-	return s.Send(&consolepb.BackupProgress{Done: true, OutputPath: "/var/lib/chronik/" + req.GetOutputPath(), FilesDone: 4, FilesTotal: 4, BytesDone: 2048, BytesTotal: 8192})
+	return s.Send(&consolepb.BackupProgress{Done: true, OutputPath: "/var/lib/chronik/" + req.GetOutputPath(), FilesDone: 4, FilesTotal: 4, BytesDone: 2048, BytesTotal: 8192,
+		Verified: true, Topics: 2, Partitions: 3, Records: 2142})
 }
 
 func (f *fakeConsole) RunValidation(ctx context.Context, req *consolepb.RunValidationRequest) (*consolepb.RunValidationResponse, error) {

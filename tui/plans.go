@@ -367,7 +367,7 @@ func backupStep() step {
 	return step{
 		title:        "Back up the data",
 		precondition: "disk space for a compressed copy of the WAL next to the data directory",
-		action:       "RPC Backup(output_path = chronik-backup-<date>.tar.gz, beside data_dir) — or `chronik-server backup --output FILE`",
+		action:       "RPC Backup(output_path = chronik-backup-<date>.tar.gz, beside data_dir), read back and verified — or `chronik-server backup --output FILE`",
 		kind:         kindRPC, danger: destructive, timeout: 30 * time.Minute,
 		run: func(ctx context.Context, env stepEnv) stepOutcome {
 			name := "chronik-backup-" + env.now.UTC().Format("20060102-150405") + ".tar.gz"
@@ -375,9 +375,14 @@ func backupStep() step {
 			if err != nil {
 				return failure(err)
 			}
+			if !last.GetVerified() {
+				return stepOutcome{status: statusFailed, summary: "written " + last.GetOutputPath() + " but not verified by the node",
+					next: "verify it by hand (`chronik-server restore --input FILE --data-dir /tmp/check`), or run the step again (x)"}
+			}
 			return stepOutcome{status: statusDone,
-				summary: fmt.Sprintf("written %s: %d files, %s (from %s of logs)", last.GetOutputPath(), last.GetFilesDone(),
-					humanBytes(last.GetBytesDone()), humanBytes(last.GetBytesTotal()))}
+				summary: fmt.Sprintf("written and verified %s: %d files, %s (from %s of logs), %s, %s, %d records", last.GetOutputPath(), last.GetFilesDone(),
+					humanBytes(last.GetBytesDone()), humanBytes(last.GetBytesTotal()), plural(int(last.GetTopics()), "topic"),
+					plural(int(last.GetPartitions()), "partition"), last.GetRecords())}
 		},
 	}
 }

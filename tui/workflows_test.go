@@ -81,7 +81,7 @@ func TestInPlaceWorkflow(t *testing.T) {
 		t.Fatalf("no y/n prompt:\n%s", m.View())
 	}
 	m = press(t, m, "y")
-	if s := stepOf(m, 3); s.status != statusDone || !strings.Contains(s.summary, "written /var/lib/chronik/chronik-backup-20261126-093000.tar.gz: 4 files") {
+	if s := stepOf(m, 3); s.status != statusDone || !strings.Contains(s.summary, "written and verified /var/lib/chronik/chronik-backup-20261126-093000.tar.gz: 4 files") || !strings.Contains(s.summary, "2 topics, 3 partitions, 2142 records") {
 		t.Fatalf("backup: %v %q", s.status, s.summary)
 	}
 	// Irreversible: typed name; the fake answers UNIMPLEMENTED → blocked, with what to do next.

@@ -1646,8 +1646,15 @@ type BackupProgress struct {
 	// Uncompressed bytes of the files to archive.
 	BytesTotal int64 `protobuf:"varint,4,opt,name=bytes_total,json=bytesTotal,proto3" json:"bytes_total,omitempty"`
 	// True on the last message: the archive is complete and fsynced.
-	Done          bool   `protobuf:"varint,5,opt,name=done,proto3" json:"done,omitempty"`
-	OutputPath    string `protobuf:"bytes,6,opt,name=output_path,json=outputPath,proto3" json:"output_path,omitempty"`
+	Done       bool   `protobuf:"varint,5,opt,name=done,proto3" json:"done,omitempty"`
+	OutputPath string `protobuf:"bytes,6,opt,name=output_path,json=outputPath,proto3" json:"output_path,omitempty"`
+	// On the last message: the archive was read back and every file matched its manifest
+	// (size and SHA-256); what it holds.
+	Verified   bool  `protobuf:"varint,7,opt,name=verified,proto3" json:"verified,omitempty"`
+	Topics     int32 `protobuf:"varint,8,opt,name=topics,proto3" json:"topics,omitempty"`
+	Partitions int32 `protobuf:"varint,9,opt,name=partitions,proto3" json:"partitions,omitempty"`
+	// Sum of the partitions' high watermarks in the archive.
+	Records       int64 `protobuf:"varint,10,opt,name=records,proto3" json:"records,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1722,6 +1729,34 @@ func (x *BackupProgress) GetOutputPath() string {
 		return x.OutputPath
 	}
 	return ""
+}
+
+func (x *BackupProgress) GetVerified() bool {
+	if x != nil {
+		return x.Verified
+	}
+	return false
+}
+
+func (x *BackupProgress) GetTopics() int32 {
+	if x != nil {
+		return x.Topics
+	}
+	return 0
+}
+
+func (x *BackupProgress) GetPartitions() int32 {
+	if x != nil {
+		return x.Partitions
+	}
+	return 0
+}
+
+func (x *BackupProgress) GetRecords() int64 {
+	if x != nil {
+		return x.Records
+	}
+	return 0
 }
 
 type PartitionOffset struct {
@@ -2940,7 +2975,7 @@ const file_console_proto_rawDesc = "" +
 	"\x05nodes\x18\x01 \x03(\v2!.chronik.console.v1.MigrationNodeR\x05nodes\"0\n" +
 	"\rBackupRequest\x12\x1f\n" +
 	"\voutput_path\x18\x01 \x01(\tR\n" +
-	"outputPath\"\xc5\x01\n" +
+	"outputPath\"\xb3\x02\n" +
 	"\x0eBackupProgress\x12\x1d\n" +
 	"\n" +
 	"files_done\x18\x01 \x01(\x03R\tfilesDone\x12\x1f\n" +
@@ -2952,7 +2987,14 @@ const file_console_proto_rawDesc = "" +
 	"bytesTotal\x12\x12\n" +
 	"\x04done\x18\x05 \x01(\bR\x04done\x12\x1f\n" +
 	"\voutput_path\x18\x06 \x01(\tR\n" +
-	"outputPath\"]\n" +
+	"outputPath\x12\x1a\n" +
+	"\bverified\x18\a \x01(\bR\bverified\x12\x16\n" +
+	"\x06topics\x18\b \x01(\x05R\x06topics\x12\x1e\n" +
+	"\n" +
+	"partitions\x18\t \x01(\x05R\n" +
+	"partitions\x12\x18\n" +
+	"\arecords\x18\n" +
+	" \x01(\x03R\arecords\"]\n" +
 	"\x0fPartitionOffset\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x16\n" +

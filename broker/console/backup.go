@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/chronik-stream/chronik/api/consolepb"
+	"github.com/chronik-stream/chronik/broker/backup"
 )
 
 // BackupProgress is the state of a running backup.
@@ -23,6 +25,11 @@ type BackupProgress struct {
 	BytesInput   int64 // uncompressed bytes to archive
 	BytesWritten int64 // compressed archive bytes written so far
 	Done         bool
+	// Set on the final state once the archive was read back and matched its manifest.
+	Verified           bool
+	Topics, Partitions int
+	Records            int64 // sum of the partitions' high watermarks
+	VerifiedAt         time.Time
 }
 
 // Backuper writes online backups of the node.
@@ -74,8 +81,43 @@ func (s *Server) Backup(req *consolepb.BackupRequest, stream grpc.ServerStreamin
 	case sendErr != nil:
 		return sendErr
 	}
+	if err := s.verifyBackup(ctx, &final); err != nil {
+		s.events.Appendf(slog.LevelError, "console: backup %s does not verify: %v", path, err)
+		return status.Errorf(codes.DataLoss, "Backup: %s was written but does not read back: %v", path, err)
+	}
 	final.Done = true // the node logs (and so records an event for) the finished backup
+	s.mu.Lock()
+	s.lastBackup = &final
+	s.mu.Unlock()
+	s.events.Appendf(slog.LevelInfo, "console: backup %s verified: %s, %s, %d records", path,
+		plural(final.Topics, "topic"), plural(final.Partitions, "partition"), final.Records)
 	return stream.Send(backupToProto(final))
+}
+
+// verifyBackup reads the archive back and checks every file against its manifest.
+func (s *Server) verifyBackup(ctx context.Context, p *BackupProgress) error {
+	f, err := os.Open(p.Path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	m, err := backup.Verify(ctx, f)
+	if err != nil {
+		return err
+	}
+	p.Verified, p.Topics, p.Partitions = true, len(m.Topics), len(m.Partitions)
+	for _, part := range m.Partitions {
+		p.Records += part.HighWatermark
+	}
+	p.VerifiedAt = s.cfg.Now()
+	return nil
+}
+
+// verifiedBackup is the last backup this node wrote and verified since it started, if any.
+func (s *Server) verifiedBackup() *BackupProgress {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastBackup
 }
 
 func backupToProto(p BackupProgress) *consolepb.BackupProgress {
@@ -86,5 +128,9 @@ func backupToProto(p BackupProgress) *consolepb.BackupProgress {
 		BytesTotal: p.BytesInput,
 		Done:       p.Done,
 		OutputPath: p.Path,
+		Verified:   p.Verified,
+		Topics:     int32(p.Topics),
+		Partitions: int32(p.Partitions),
+		Records:    p.Records,
 	}
 }

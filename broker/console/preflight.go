@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -32,8 +33,7 @@ func (s *Server) Preflight(_ context.Context, req *consolepb.PreflightRequest) (
 
 	switch path {
 	case consolepb.MigrationPath_MIGRATION_PATH_IN_PLACE:
-		add(check("backup", "Backup existing data", skip,
-			"the node cannot see backups: take one first (`chronik-server backup --output chronik-backup.tar.gz`, or stop the node and tar %s)", n.DataDir))
+		add(s.backupCheck(n))
 		add(s.modeCheck(n, "standalone (v1 mode): ready for `chronik-server cluster --migrate-wal`"))
 		add(walFormatCheck(n, wal, walErr))
 		add(diskCheck(n, wal, walErr, true))
@@ -69,6 +69,19 @@ func (s *Server) Preflight(_ context.Context, req *consolepb.PreflightRequest) (
 			"no admin_token: /admin/set-hwm and every mutating console step will be refused; set admin_token or CHRONIK_ADMIN_TOKEN"))
 	}
 	return resp, nil
+}
+
+// backupCheck passes when this node wrote and verified a backup since it started (the
+// console's Backup); backups taken otherwise are invisible to it.
+func (s *Server) backupCheck(n NodeInfo) *consolepb.Check {
+	const id, name = "backup", "Backup existing data"
+	b := s.verifiedBackup()
+	if b == nil {
+		return check(id, name, skip, "no verified backup from this node since it started: take one (the workflow's backup step, "+
+			"or `chronik-server backup --output chronik-backup.tar.gz`, or stop the node and tar %s)", n.DataDir)
+	}
+	return check(id, name, pass, "%s verified %s ago: %s, %s, %d records", b.Path, s.cfg.Now().Sub(b.VerifiedAt).Round(time.Second),
+		plural(b.Topics, "topic"), plural(b.Partitions, "partition"), b.Records)
 }
 
 // emptyCheck passes when the node holds no topics; otherwise warns with why that matters.

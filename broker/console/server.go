@@ -83,6 +83,7 @@ type Server struct {
 	updated     chan struct{}           // closed and replaced at every publish
 	leaderID    uint64
 	leaderSince time.Time
+	lastBackup  *BackupProgress // the last verified backup (Preflight's "Backup existing data")
 
 	stopped  chan struct{} // closed when Run returns (or by Close)
 	stopOnce sync.Once

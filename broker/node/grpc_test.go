@@ -218,11 +218,22 @@ func TestConsoleMutatingRPCs(t *testing.T) {
 		}
 	}
 
-	// Backup writes a complete archive; the same path again is refused.
+	// Before a backup the in-place preflight cannot vouch for one.
+	pre, err := c.Preflight(ctx, &consolepb.PreflightRequest{Path: consolepb.MigrationPath_MIGRATION_PATH_IN_PLACE})
+	if err != nil || checksByID(pre.GetChecks())["backup"].GetStatus() != consolepb.CheckStatus_CHECK_STATUS_SKIP {
+		t.Fatalf("preflight before a backup: %v, %v", pre, err)
+	}
+	// Backup writes a complete archive and reads it back; the same path again is refused.
 	path := filepath.Join(t.TempDir(), "b.tar.gz")
 	last := backupRPC(t, actx, c, path)
-	if !last.GetDone() || last.GetOutputPath() != path || last.GetFilesDone() == 0 || last.GetBytesDone() == 0 {
+	if !last.GetDone() || last.GetOutputPath() != path || last.GetFilesDone() == 0 || last.GetBytesDone() == 0 ||
+		!last.GetVerified() || last.GetTopics() != 1 || last.GetPartitions() != 1 || last.GetRecords() != 1 {
 		t.Fatalf("last backup message %v", last)
+	}
+	pre, err = c.Preflight(ctx, &consolepb.PreflightRequest{Path: consolepb.MigrationPath_MIGRATION_PATH_IN_PLACE})
+	if b := checksByID(pre.GetChecks())["backup"]; err != nil || b.GetStatus() != consolepb.CheckStatus_CHECK_STATUS_PASS ||
+		!strings.Contains(b.GetDetail(), path+" verified") {
+		t.Fatalf("preflight after a verified backup: %v, %v", b, err)
 	}
 	if st, err := os.Stat(path); err != nil || st.Size() != last.GetBytesDone() {
 		t.Fatalf("backup file: %v, %v; want %d bytes", st, err, last.GetBytesDone())
