@@ -79,7 +79,7 @@ func walMigrated(st *consolepb.ClusterState) (bool, string) {
 		if m.GetState() == "failed" {
 			return false, fmt.Sprintf("node %d: migration failed: %s", m.GetNodeId(), m.GetDetail())
 		}
-		if m.GetState() == "running" || m.GetSegmentsV3() < m.GetSegmentsTotal() {
+		if m.GetState() == "running" || m.GetState() == "unknown" || m.GetSegmentsV3() < m.GetSegmentsTotal() {
 			ok = false
 		}
 	}

@@ -64,6 +64,7 @@ type grpcServer struct {
 	srv     *grpc.Server
 	console *console.Server
 	mirrors *mirror.Manager // the built-in mirror (blue-green), run by serve
+	peers   *peerMigrations // the other members' WAL migration states, run by serve
 	ln      net.Listener
 }
 
@@ -116,7 +117,7 @@ func (g *grpcServer) listen(n *Node) error {
 		_ = ln.Close()
 		return err
 	}
-	g.ln, g.console, g.mirrors = ln, cs, mirrors
+	g.ln, g.console, g.mirrors, g.peers = ln, cs, mirrors, newPeerMigrations(n)
 	g.srv = grpc.NewServer(g.opts.grpcOpts...)
 	cs.Register(g.srv)
 	for _, reg := range g.opts.grpcServices {
@@ -172,10 +173,14 @@ func (g *grpcServer) serve(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		g.console.Run(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		g.peers.run(ctx)
 	}()
 	go func() {
 		defer wg.Done()
@@ -341,8 +346,10 @@ func (s *nodeSource) GroupCounts() map[string]int {
 	return s.n.groups.GroupCount()
 }
 
+// Migration is this node's WAL migration state, then (cluster mode) the other members' as they
+// last answered (peermigration.go).
 func (s *nodeSource) Migration() []console.MigrationNode {
-	return []console.MigrationNode{s.n.walMig.Progress()}
+	return append([]console.MigrationNode{s.n.walMig.Progress()}, s.n.grpc.peers.get()...)
 }
 
 // walMigrator starts the live WAL migration for the console.

@@ -221,6 +221,11 @@ func TestTUIClusterEndToEnd(t *testing.T) {
 		}
 	}
 	t.Logf("overview:\n%s", pane)
+	// The Migration tab shows every member's WAL, asked from the node the console watches.
+	x.key("3")
+	pane = x.waitFor("every member's WAL format", "node 1", "node 2", "node 3")
+	t.Logf("migration tab:\n%s", pane)
+	x.key("1")
 
 	// Kill the leader (never the node the console watches: move the leadership away first).
 	if leader == 1 {
