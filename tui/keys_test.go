@@ -29,7 +29,7 @@ func TestGlobalKeysDoNotClash(t *testing.T) {
 	others := map[string]map[string]string{
 		"table":      keysOf(tk.LineUp, tk.LineDown, tk.PageUp, tk.PageDown, tk.HalfPageUp, tk.HalfPageDown, tk.GotoTop, tk.GotoBottom),
 		"viewport":   keysOf(vk.Up, vk.Down, vk.PageUp, vk.PageDown, vk.HalfPageUp, vk.HalfPageDown, vk.Left, vk.Right),
-		"workflows":  keysOf(wk.PrevPlan, wk.NextPlan, wk.Up, wk.Down, wk.Run, wk.Skip),
+		"workflows":  keysOf(wk.PrevPlan, wk.NextPlan, wk.Up, wk.Down, wk.Run, wk.Skip, wk.Reset),
 		"partitions": keysOf(pk.Filter, pk.ClearFilter, pk.Apply),
 	}
 	for name, ks := range others {
@@ -40,7 +40,7 @@ func TestGlobalKeysDoNotClash(t *testing.T) {
 		}
 	}
 	// Workflow actions must not sit on keys the table uses for paging (d, space).
-	for _, k := range append(wk.Run.Keys(), wk.Skip.Keys()...) {
+	for _, k := range append(append(wk.Run.Keys(), wk.Skip.Keys()...), wk.Reset.Keys()...) {
 		if k == "d" || k == " " {
 			t.Errorf("workflow action on %q", k)
 		}

@@ -3,6 +3,7 @@ package tui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -178,5 +179,32 @@ func TestWithoutToken(t *testing.T) {
 	m = press(t, m, "4", "x", "x", "s", "y", "j", "x", "y")
 	if s := stepOf(m, 3); s.status != statusFailed || !strings.Contains(s.summary, "--token") {
 		t.Fatalf("backup without token: %v %q", s.status, s.summary)
+	}
+}
+
+// TestWaitingStepTimesOut: a waiting step that the pushed states never satisfy fails at the
+// first tick after its timeout, with what is missing and what to do.
+func TestWaitingStepTimesOut(t *testing.T) {
+	f := &fakeConsole{states: make(chan *consolepb.ClusterState)}
+	now := testEpoch
+	c := NewClient(fakeServer(t, f), "tok", false)
+	m := testModel(Options{Client: c, Now: func() time.Time { return now }})
+	t.Cleanup(m.Close)
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 120, Height: 40})
+	m = withState(t, m, sampleState(1))
+	m = press(t, m, "4", "l", "x", "y", "x") // blue-green: bootstrap confirmed, then wait for green
+	if s := stepOf(m, 1); s.status != statusRunning || !strings.Contains(s.summary, "waiting: node 1 runs standalone") {
+		t.Fatalf("waiting: %v %q", s.status, s.summary)
+	}
+	now = now.Add(time.Minute)
+	m, _ = update(t, m, tickMsg(now))
+	if s := stepOf(m, 1); s.status != statusRunning {
+		t.Fatalf("after a minute: %v %q", s.status, s.summary)
+	}
+	now = now.Add(time.Minute + time.Second)
+	m, _ = update(t, m, tickMsg(now))
+	if s := stepOf(m, 1); s.status != statusFailed || !strings.Contains(s.summary, "not after 2m0s: node 1 runs standalone") || s.next == "" ||
+		s.took != 2*time.Minute+time.Second {
+		t.Fatalf("after the timeout: %v %q next %q took %v", s.status, s.summary, s.next, s.took)
 	}
 }
