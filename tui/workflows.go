@@ -498,9 +498,13 @@ func checksOutcome(what string, checks []*consolepb.Check) stepOutcome {
 	return o
 }
 
+// View shows the workflow's steps and the selected step's details. When the tab is too short
+// for everything, the step list becomes a window around the selection (at least three rows)
+// and the step's result lines are cut with a note; the header, the precondition, the action
+// and the result always show.
 func (t workflowsTab) View() string {
 	p := t.plans[t.cur]
-	var b strings.Builder
+	sel := t.sel[t.cur]
 	var names []string
 	for i, q := range t.plans {
 		if i == t.cur {
@@ -509,49 +513,29 @@ func (t workflowsTab) View() string {
 			names = append(names, " "+q.name+" ")
 		}
 	}
-	b.WriteString("Workflow: " + strings.Join(names, " ") + "\n")
-	b.WriteString(t.st.dim.Width(max(10, t.w)).Render(p.summary) + "\n")
+	head := []string{"Workflow: " + strings.Join(names, " ")}
+	head = append(head, splitLines(t.st.dim.Width(max(10, t.w)).Render(p.summary))...)
 
-	const numW, statusW, tookW = 4, 10, 8
-	titleW := max(10, t.w-numW-statusW-tookW-2)
-	b.WriteString(t.st.header.Render("  "+pad("#", numW)+pad("STEP", titleW)+pad("STATUS", statusW)+pad("TOOK", tookW)) + "\n")
-	for i, s := range p.steps {
-		cursor := "  "
-		if i == t.sel[t.cur] {
-			cursor = "> "
-		}
-		line := cursor + pad(fmt.Sprint(i+1), numW) + pad(s.title, titleW) + pad(s.status.String(), statusW) + pad(stepDuration(s), tookW)
-		switch {
-		case i == t.sel[t.cur]:
-			line = t.st.selected.Render(line)
-		case s.status == statusFailed || s.status == statusBlocked:
-			line = t.st.bad.Render(line)
-		case s.status == statusDone:
-			line = t.st.ok.Render(line)
-		}
-		b.WriteString(line + "\n")
-	}
-	s := p.steps[t.sel[t.cur]]
+	s := p.steps[sel]
 	wrap := lipgloss.NewStyle().Width(max(10, t.w))
-	b.WriteString("\n")
-	b.WriteString(t.st.bold.Render(truncate(fmt.Sprintf("Step %d: %s", t.sel[t.cur]+1, s.title), t.w)) + "\n")
-	b.WriteString(wrap.Render("Precondition: "+s.precondition) + "\n")
+	detail := []string{"", t.st.bold.Render(truncate(fmt.Sprintf("Step %d: %s", sel+1, s.title), t.w))}
+	detail = append(detail, splitLines(wrap.Render("Precondition: "+s.precondition))...)
 	for i, l := range strings.Split(s.action, "\n") {
 		if i == 0 {
 			l = s.kind.verb() + ": " + l
 		} else {
 			l = "  " + l
 		}
-		b.WriteString(truncate(l, t.w) + "\n")
+		detail = append(detail, truncate(l, t.w))
 	}
 	switch s.danger {
 	case destructive:
-		b.WriteString(t.st.warn.Render("Asks y/n before running.") + "\n")
+		detail = append(detail, t.st.warn.Render("Asks y/n before running."))
 	case irreversible:
-		b.WriteString(t.st.bad.Render("Irreversible: asks you to type "+s.confirmWhat()+".") + "\n")
+		detail = append(detail, t.st.bad.Render("Irreversible: asks you to type "+s.confirmWhat()+"."))
 	}
 	if s.input != "" {
-		b.WriteString(truncate("Value: "+s.input, t.w) + "\n")
+		detail = append(detail, truncate("Value: "+s.input, t.w))
 	}
 	res := s.status.String()
 	if d := stepDuration(s); d != "" {
@@ -567,15 +551,70 @@ func (t workflowsTab) View() string {
 	case statusDone:
 		line = t.st.ok.Render(line)
 	}
-	b.WriteString(wrap.Render(line) + "\n")
+	detail = append(detail, splitLines(wrap.Render(line))...)
 	if s.next != "" && (s.status == statusFailed || s.status == statusBlocked) {
-		b.WriteString(t.st.warn.Render(wrap.Render("Next: "+s.next)) + "\n")
+		detail = append(detail, splitLines(t.st.warn.Render(wrap.Render("Next: "+s.next)))...)
 	}
+	var outcome []string
 	for _, l := range s.lines {
-		b.WriteString(wrap.Render("  "+l) + "\n")
+		outcome = append(outcome, splitLines(wrap.Render("  "+l))...)
+	}
+
+	// Fit: the list gets what the details leave (at least three rows), then the outcome lines.
+	listN, outN := len(p.steps), len(outcome)
+	if t.h > 0 {
+		avail := t.h - len(head) - 1 - len(detail)
+		listN = min(len(p.steps), max(min(3, len(p.steps)), avail-len(outcome)))
+		outN = min(len(outcome), max(0, avail-listN))
+	}
+	first := min(max(0, sel-listN/2), len(p.steps)-listN)
+
+	var b strings.Builder
+	for _, l := range head {
+		b.WriteString(l + "\n")
+	}
+	const numW, statusW, tookW = 4, 10, 8
+	titleW := max(10, t.w-numW-statusW-tookW-2)
+	stepHdr := "STEP"
+	if listN < len(p.steps) {
+		stepHdr = fmt.Sprintf("STEP (%d–%d of %d)", first+1, first+listN, len(p.steps))
+	}
+	b.WriteString(t.st.header.Render("  "+pad("#", numW)+pad(stepHdr, titleW)+pad("STATUS", statusW)+pad("TOOK", tookW)) + "\n")
+	for i := first; i < first+listN; i++ {
+		st := p.steps[i]
+		cursor := "  "
+		if i == sel {
+			cursor = "> "
+		}
+		row := cursor + pad(fmt.Sprint(i+1), numW) + pad(st.title, titleW) + pad(st.status.String(), statusW) + pad(stepDuration(st), tookW)
+		switch {
+		case i == sel:
+			row = t.st.selected.Render(row)
+		case st.status == statusFailed || st.status == statusBlocked:
+			row = t.st.bad.Render(row)
+		case st.status == statusDone:
+			row = t.st.ok.Render(row)
+		}
+		b.WriteString(row + "\n")
+	}
+	for _, l := range detail {
+		b.WriteString(l + "\n")
+	}
+	if outN < len(outcome) {
+		if outN > 0 {
+			outcome = append(outcome[:outN-1], t.st.dim.Render(truncate(fmt.Sprintf("  … %d more lines: enlarge the window", len(outcome)-outN+1), t.w)))
+		} else {
+			outcome = nil
+		}
+	}
+	for _, l := range outcome {
+		b.WriteString(l + "\n")
 	}
 	return b.String()
 }
+
+// splitLines splits rendered text into its lines.
+func splitLines(s string) []string { return strings.Split(strings.TrimRight(s, "\n"), "\n") }
 
 // stepDuration is how long the step's last run took ("" when it did not run here).
 func stepDuration(s step) string {
