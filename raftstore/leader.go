@@ -21,33 +21,69 @@ const controlInterval = 250 * time.Millisecond
 const catchUpEntries = 64
 
 // leaderLoop runs the metadata leader's work (the group coordinator, promotion and placement)
-// while this node leads the metadata group.
+// while this node leads the metadata group, and the follower's view of its peers otherwise.
 func (n *Node) leaderLoop(ctx context.Context) {
 	var stop context.CancelFunc
 	var done chan struct{}
-	stopLeading := func() {
+	stopRole := func() {
 		if stop != nil {
 			stop()
 			<-done
 			stop = nil
 		}
 	}
-	defer stopLeading()
+	startRole := func(work func(context.Context)) {
+		rctx, cancel := context.WithCancel(ctx)
+		stop, done = cancel, make(chan struct{})
+		go func() {
+			defer close(done)
+			work(rctx)
+		}()
+	}
+	defer stopRole()
+	startRole(n.follow)
+	leading := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case isLeader := <-n.leaderCh:
-			if isLeader && stop == nil {
-				lctx, cancel := context.WithCancel(ctx)
-				stop, done = cancel, make(chan struct{})
-				go func() {
-					defer close(done)
-					n.lead(lctx)
-				}()
-			} else if !isLeader {
-				stopLeading()
+			if isLeader == leading {
+				continue
 			}
+			stopRole()
+			leading = isLeader
+			if isLeader {
+				startRole(n.lead)
+			} else {
+				startRole(n.follow)
+			}
+		}
+	}
+}
+
+// followPollInterval is how often a node that does not lead the metadata group asks its peers
+// for their progress (the members view: last contact, lag, unreachable).
+const followPollInterval = time.Second
+
+// follow keeps a non-leader's view of its metadata-group peers until ctx ends: their progress
+// as they report it, measured against this node's own log.
+func (n *Node) follow(ctx context.Context) {
+	t := time.NewTicker(followPollInterval)
+	defer t.Stop()
+	for {
+		if g := n.metaGroup(); g != nil {
+			if conf, err := g.configuration(); err == nil {
+				n.pollPeers(ctx, g, conf)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if g := n.metaGroup(); g != nil {
+				n.peers.clear(g.name)
+			}
+			return
+		case <-t.C:
 		}
 	}
 }

@@ -140,7 +140,7 @@ func (s statusView) Members() []httpapi.Member {
 	out := make([]httpapi.Member, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, httpapi.Member{NodeID: m.ID, Addr: m.RaftAddr, State: m.State,
-			Term: term, LastContact: m.LastContact, Lag: m.Lag})
+			Voter: m.Voter, Term: term, LastContact: m.LastContact, Lag: m.Lag})
 	}
 	return out
 }

@@ -102,6 +102,10 @@ func roleName(r consolepb.Role) string {
 		return "nonvoter"
 	case consolepb.Role_ROLE_SHUTDOWN:
 		return "shutdown"
+	case consolepb.Role_ROLE_UNREACHABLE:
+		return "unreachable"
+	case consolepb.Role_ROLE_JOINING:
+		return "joining"
 	}
 	return "unknown"
 }

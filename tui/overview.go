@@ -32,7 +32,7 @@ func (t overviewTab) View(conn connState, updated, now time.Time) string {
 	slices.SortFunc(members, func(a, b *consolepb.Member) int { return int(a.GetId()) - int(b.GetId()) })
 
 	// Columns: fixed ones, the address takes what is left.
-	const idW, roleW, termW, contactW, lagW = 4, 10, 6, 13, 6
+	const idW, roleW, termW, contactW, lagW = 4, 12, 6, 13, 6
 	rest := max(20, t.w-idW-roleW-termW-contactW-lagW-2)
 	addrW := rest / 2
 	kafkaW := rest - addrW

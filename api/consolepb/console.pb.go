@@ -96,6 +96,8 @@ const (
 	Role_ROLE_CANDIDATE   Role = 3
 	Role_ROLE_NONVOTER    Role = 4
 	Role_ROLE_SHUTDOWN    Role = 5
+	Role_ROLE_UNREACHABLE Role = 6 // a voter the answering node cannot reach (its progress requests fail)
+	Role_ROLE_JOINING     Role = 7 // recorded as a member, not in the metadata group yet
 )
 
 // Enum value maps for Role.
@@ -107,6 +109,8 @@ var (
 		3: "ROLE_CANDIDATE",
 		4: "ROLE_NONVOTER",
 		5: "ROLE_SHUTDOWN",
+		6: "ROLE_UNREACHABLE",
+		7: "ROLE_JOINING",
 	}
 	Role_value = map[string]int32{
 		"ROLE_UNSPECIFIED": 0,
@@ -115,6 +119,8 @@ var (
 		"ROLE_CANDIDATE":   3,
 		"ROLE_NONVOTER":    4,
 		"ROLE_SHUTDOWN":    5,
+		"ROLE_UNREACHABLE": 6,
+		"ROLE_JOINING":     7,
 	}
 )
 
@@ -3074,14 +3080,16 @@ const file_console_proto_rawDesc = "" +
 	"\x04Mode\x12\x14\n" +
 	"\x10MODE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fMODE_STANDALONE\x10\x01\x12\x10\n" +
-	"\fMODE_CLUSTER\x10\x02*z\n" +
+	"\fMODE_CLUSTER\x10\x02*\xa2\x01\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vROLE_LEADER\x10\x01\x12\x11\n" +
 	"\rROLE_FOLLOWER\x10\x02\x12\x12\n" +
 	"\x0eROLE_CANDIDATE\x10\x03\x12\x11\n" +
 	"\rROLE_NONVOTER\x10\x04\x12\x11\n" +
-	"\rROLE_SHUTDOWN\x10\x05*`\n" +
+	"\rROLE_SHUTDOWN\x10\x05\x12\x14\n" +
+	"\x10ROLE_UNREACHABLE\x10\x06\x12\x10\n" +
+	"\fROLE_JOINING\x10\a*`\n" +
 	"\x05Level\x12\x15\n" +
 	"\x11LEVEL_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vLEVEL_DEBUG\x10\x01\x12\x0e\n" +

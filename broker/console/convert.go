@@ -29,6 +29,10 @@ func roleToProto(r Role) consolepb.Role {
 		return consolepb.Role_ROLE_NONVOTER
 	case RoleShutdown:
 		return consolepb.Role_ROLE_SHUTDOWN
+	case RoleUnreachable:
+		return consolepb.Role_ROLE_UNREACHABLE
+	case RoleJoining:
+		return consolepb.Role_ROLE_JOINING
 	}
 	return consolepb.Role_ROLE_UNSPECIFIED
 }

@@ -23,6 +23,8 @@ const (
 	RoleCandidate
 	RoleNonvoter
 	RoleShutdown
+	RoleUnreachable // the answering node cannot reach it
+	RoleJoining     // recorded, not in the metadata group yet
 )
 
 // NodeInfo describes the node serving the console.

@@ -32,6 +32,7 @@ type Member struct {
 	// What the console shows beside (not in /admin/cluster/members, whose format the
 	// migration guide fixes): the answering node's Raft term, how long ago the member was
 	// last heard from and how many entries it is behind the leader; negative = unknown.
+	Voter       bool          `json:"-"`
 	Term        uint64        `json:"-"`
 	LastContact time.Duration `json:"-"`
 	Lag         int64         `json:"-"`

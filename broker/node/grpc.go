@@ -268,7 +268,7 @@ func (s *nodeSource) Members() []console.Member {
 		role := roleOf(m.State)
 		out = append(out, console.Member{
 			ID: m.NodeID, Addr: m.Addr, KafkaAddr: kafkaAddrs[m.NodeID], Role: role,
-			Voter: role != console.RoleNonvoter, Term: m.Term, LastContact: m.LastContact, ReplicationLag: m.Lag,
+			Voter: m.Voter, Term: m.Term, LastContact: m.LastContact, ReplicationLag: m.Lag,
 		})
 	}
 	return out
@@ -287,6 +287,10 @@ func roleOf(state string) console.Role {
 		return console.RoleNonvoter
 	case "shutdown":
 		return console.RoleShutdown
+	case "unreachable":
+		return console.RoleUnreachable
+	case "joining":
+		return console.RoleJoining
 	}
 	return console.RoleUnknown
 }

@@ -255,6 +255,11 @@ func TestTUIClusterEndToEnd(t *testing.T) {
 		return false, pane
 	})
 	t.Logf("killed leader node %d; the console showed the new leader %s later", leader, time.Since(killed).Round(time.Millisecond))
+	x.key("1")
+	pane = x.waitFor("the dead node unreachable", fmt.Sprintf("degraded: node %d is unreachable", leader))
+	if !rowHas(pane, strconv.FormatUint(leader, 10), nodes[leader-1].nodeAddr(), "unreachable") {
+		t.Fatalf("node %d not shown as unreachable:\n%s", leader, pane)
+	}
 	x.key("5")
 	x.waitFor("the leader change in the events", "leader ")
 
