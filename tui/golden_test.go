@@ -46,6 +46,6 @@ func TestGoldenViews(t *testing.T) {
 func TestGoldenWorkflowBlocked(t *testing.T) {
 	f := &fakeConsole{states: make(chan *consolepb.ClusterState)}
 	m := connectedModel(t, f, "tok", false)
-	m = press(t, m, "4", "x", "x", "x", "x", "y", "x", "1", "2", "7", ".", "0", ".", "0", ".", "1", ":", "9", "0", "9", "3", "enter")
+	m = press(t, m, "4", "x", "x", "x", "x", "y", "x", "enter", "1", "2", "7", ".", "0", ".", "0", ".", "1", ":", "9", "0", "9", "3", "enter")
 	teatest.RequireEqualOutput(t, []byte(m.View()))
 }

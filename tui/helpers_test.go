@@ -156,6 +156,7 @@ type fakeConsole struct {
 	backups     []string
 	mirrorCalls []string
 	validations []*consolepb.RunValidationRequest
+	walStarts   []*consolepb.StartWalMigrationRequest
 }
 
 func (f *fakeConsole) note(ctx context.Context) {
@@ -287,4 +288,13 @@ func clusterState(seq uint64, lag int64) *consolepb.ClusterState {
 	m.Partitions[1].SourceHighWatermark = 900 + lag
 	m.Partitions[1].Lag = lag
 	return st
+}
+
+// StartWalMigration records the request and answers as a node that cannot (UNIMPLEMENTED).
+func (f *fakeConsole) StartWalMigration(ctx context.Context, req *consolepb.StartWalMigrationRequest) (*consolepb.StartWalMigrationResponse, error) {
+	f.note(ctx)
+	f.mu.Lock()
+	f.walStarts = append(f.walStarts, req)
+	f.mu.Unlock()
+	return nil, status.Error(codes.Unimplemented, "method StartWalMigration not implemented")
 }

@@ -25,6 +25,7 @@ type confirmRequestMsg struct {
 	Body        string
 	Expect      string // modalTyped
 	Placeholder string // modalInput
+	Default     string // modalInput: the value of an empty answer ("" = an answer is required)
 	OnConfirm   func(value string) tea.Cmd
 	OnCancel    tea.Cmd
 }
@@ -83,6 +84,8 @@ func (m *modal) handleKey(k tea.KeyMsg) (*modal, tea.Cmd, bool) {
 		case m.req.Kind == modalTyped && v != m.req.Expect:
 			m.err = "does not match: type " + m.req.Expect + " exactly, or esc to cancel"
 			return m, nil, false
+		case m.req.Kind == modalInput && v == "" && m.req.Default != "":
+			v = m.req.Default
 		case m.req.Kind == modalInput && v == "":
 			m.err = "a value is required (esc to cancel)"
 			return m, nil, false
@@ -115,7 +118,11 @@ func (m *modal) view() string {
 	case modalTyped:
 		b.WriteString("Type " + m.st.bold.Render(m.req.Expect) + " and press enter (esc cancels):\n" + m.input.View())
 	case modalInput:
-		b.WriteString("Enter a value and press enter (esc cancels):\n" + m.input.View())
+		if m.req.Default != "" {
+			b.WriteString("Enter a value and press enter (empty = " + m.req.Default + ", esc cancels):\n" + m.input.View())
+		} else {
+			b.WriteString("Enter a value and press enter (esc cancels):\n" + m.input.View())
+		}
 	}
 	if m.err != "" {
 		b.WriteString("\n" + m.st.bad.Render(m.err))

@@ -33,8 +33,11 @@ func inPlacePlan() plan {
 				precondition: "backup done: once V3 is written, v1.x cannot read the WAL (rollback = restore the backup)",
 				action:       "RPC StartWalMigration: converts every V2 segment in place while the node serves (= `chronik-server cluster --migrate-wal` at start)",
 				kind:         kindRPC, danger: irreversible,
+				inputPrompt: "A damaged segment stops the migration (enter). Type skip to leave damaged segments in V2 and " +
+					"convert the rest (they are named in the Migration tab):",
+				placeholder: "stop", defaultInput: "stop",
 				run: func(ctx context.Context, env stepEnv) stepOutcome {
-					resp, err := env.client.StartWalMigration(ctx, &consolepb.StartWalMigrationRequest{})
+					resp, err := env.client.StartWalMigration(ctx, &consolepb.StartWalMigrationRequest{SkipErrors: strings.EqualFold(strings.TrimSpace(env.input), "skip")})
 					if err != nil {
 						return failure(err)
 					}

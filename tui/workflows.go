@@ -113,6 +113,7 @@ type step struct {
 	danger       danger
 	inputPrompt  string // ask for a value first ("" = none)
 	placeholder  string
+	defaultInput string // the value of an empty answer ("" = an answer is required)
 	timeout      time.Duration
 	run          func(ctx context.Context, env stepEnv) stepOutcome        // kindRPC, kindLocal
 	observe      func(st *consolepb.ClusterState) (ok bool, detail string) // kindObserve
@@ -405,7 +406,7 @@ func (t workflowsTab) requestRun(pi, si int) (workflowsTab, tea.Cmd) {
 	}
 	if s.inputPrompt != "" {
 		return t, request(confirmRequestMsg{Kind: modalInput, Title: fmt.Sprintf("Step %d: %s", si+1, s.title), Body: s.inputPrompt,
-			Placeholder: s.placeholder, OnConfirm: confirm})
+			Placeholder: s.placeholder, Default: s.defaultInput, OnConfirm: confirm})
 	}
 	return t, confirm("")
 }

@@ -86,13 +86,16 @@ func TestInPlaceWorkflow(t *testing.T) {
 		t.Fatalf("backup: %v %q", s.status, s.summary)
 	}
 	// Irreversible: typed name; the fake answers UNIMPLEMENTED → blocked, with what to do next.
-	m = press(t, m, "x", "1", "2", "7", ".", "0", ".", "0", ".", "1", ":", "9", "0", "9", "3", "enter")
+	m = press(t, m, "x", "s", "k", "i", "p", "enter", "1", "2", "7", ".", "0", ".", "0", ".", "1", ":", "9", "0", "9", "3", "enter")
 	if s := stepOf(m, 4); s.status != statusBlocked || !strings.Contains(s.summary, "UNIMPLEMENTED") ||
 		!strings.Contains(strings.Join(s.lines, " "), "StartWalMigration") || s.next == "" {
 		t.Fatalf("wal migration: %v %q %q next %q", s.status, s.summary, s.lines, s.next)
 	}
 	if !strings.Contains(m.View(), "Next: run the step's command by hand") {
 		t.Fatalf("no next hint:\n%s", m.View())
+	}
+	if len(f.walStarts) != 1 || !f.walStarts[0].GetSkipErrors() || stepOf(m, 4).input != "skip" {
+		t.Fatalf("StartWalMigration requests %v (want skip_errors after typing skip)", f.walStarts)
 	}
 	// Running a blocked step again asks again (no silent re-run).
 	m = press(t, m, "x")

@@ -208,6 +208,8 @@ func TestTUIEndToEnd(t *testing.T) {
 	// Step 5 is irreversible: it asks for the cluster name, then converts the WAL while the
 	// node serves.
 	x.key("x")
+	x.waitFor("the damaged-segment choice", "A damaged segment stops the migration")
+	x.key("Enter") // stop at the first damaged segment (the default)
 	x.waitFor("the typed confirmation", "Type "+nodeAddr+" and press enter")
 	x.run("send-keys", "-t", "S", "-l", nodeAddr)
 	x.key("Enter")
