@@ -58,14 +58,7 @@ func (c *clusterNode) launch(t *testing.T) {
 
 func (c *clusterNode) waitHealthy(t *testing.T) {
 	t.Helper()
-	poll(t, 60*time.Second, fmt.Sprintf("node %d healthy", c.id), func() (bool, string) {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/health", c.http))
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status
-	})
+	c.server.waitHealthy(t, fmt.Sprintf("node %d", c.id), 60*time.Second)
 }
 
 func (c *clusterNode) kill() {

@@ -59,13 +59,20 @@ func (s *server) start(t *testing.T) {
 		"--kafka-port", strconv.Itoa(s.kafka), "--http-port", strconv.Itoa(s.http),
 		"--node-addr", "127.0.0.1:"+strconv.Itoa(s.node), "--admin-token", "e2e-token",
 		"--wal-format", "2") // a v1.x data directory that v2.0 serves as it is until the migration
+	s.cmd.Env = childEnv()
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	s.exited = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(s.cmd, s.exited)
-	poll(t, 30*time.Second, "chronik-server healthy", func() (bool, string) {
+	s.waitHealthy(t, "chronik-server", 30*time.Second)
+}
+
+// waitHealthy polls the node's /health until it answers 200 (a joining node: once it joined).
+func (s *server) waitHealthy(t *testing.T, what string, timeout time.Duration) {
+	t.Helper()
+	poll(t, timeout, what+" healthy", func() (bool, string) {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/health", s.http))
 		if err != nil {
 			return false, err.Error()
