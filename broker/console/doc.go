@@ -2,15 +2,23 @@
 // chronik.console.v1.ConsoleService) on top of a node.
 //
 // The server needs only small interfaces from the node, so the same code serves a standalone
-// node today and a Raft cluster later:
+// node and a Raft cluster node:
 //
-//   - Source (required): the node's identity, members, leader, topics with partition high
-//     watermarks, committed offsets, group counts, WAL format counts, the events ring and a way
-//     to wait for the next change.
+//   - Source (required): the node's identity, members (role, term, last contact, lag), leader,
+//     topics with partition high watermarks, committed offsets, group counts, WAL migration
+//     state per node, the events ring and a way to wait for the next change.
 //   - Admin (optional): SetHighWatermark. Nil → that RPC answers UNIMPLEMENTED.
-//   - Backuper (optional): online backup to a file on the node. Nil → UNIMPLEMENTED.
-//   - Membership (optional, cluster mode): AddNode, RemoveNode, TransferLeadership. Nil → those
-//     RPCs answer UNIMPLEMENTED naming cluster mode as what is missing.
+//   - Backuper (optional): online backup to a file on the node; the server reads the archive
+//     back against its manifest before it reports it done (backup.go). Nil → UNIMPLEMENTED.
+//   - Membership (optional, cluster mode): AddNode (waits for the node to join), RemoveNode,
+//     TransferLeadership. Nil → those RPCs answer UNIMPLEMENTED naming cluster mode.
+//   - Mirrors (optional): the built-in mirror (broker/mirror) behind MirrorStart/Stop/Status and
+//     ClusterState.mirrors. Nil → UNIMPLEMENTED.
+//   - WalMigrator (optional, standalone): StartWalMigration, the live V2 → V3 conversion.
+//
+// The server itself measures produce throughput (MeasureProduce, measure.go) and runs the
+// guide's success criteria (RunValidation: validate.go; the failover and performance criteria
+// in failover.go) through real Kafka clients.
 //
 // Every RPC the node cannot really perform answers codes.Unimplemented with a message naming
 // what is missing; nothing reports success without doing the work. Mutating RPCs check the
