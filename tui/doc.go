@@ -14,6 +14,13 @@
 //
 // Safety: Client is the one place that attaches the admin token and enforces read-only mode:
 // in read-only mode every mutating RPC fails with ErrReadOnly before reaching the network.
-// Workflow steps that change something ask y/n; irreversible ones ask for a typed name. A step
-// whose RPC answers UNIMPLEMENTED is shown as blocked with the server's reason, never as done.
+// Workflow steps that change something ask y/n; irreversible ones ask for a typed address. A
+// step whose RPC answers UNIMPLEMENTED is shown as blocked with the server's reason, never as
+// done.
+//
+// Workflows, file by file: steps.go (what a step and a plan are, how an RPC's answer becomes an
+// outcome), plans.go (the guide's three paths as plans of steps), workflows.go (the tab: order,
+// confirmations, running steps as commands, waiting steps completed by pushed states),
+// workflows_view.go (the plan and the selected step, fitted to the tab's height) and persist.go
+// (progress kept in Options.WorkflowFile, so a workflow resumes after a restart).
 package tui
