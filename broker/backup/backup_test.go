@@ -551,3 +551,38 @@ func TestBackupRefusesCorruptSegment(t *testing.T) {
 		t.Fatalf("backup of a corrupt segment: %v", err)
 	}
 }
+
+// TestOnlineBackupKeepsFormatPin: the WAL format pin of a live migration is part of an online
+// backup, so the restored directory writes the same format as the node it came from.
+func TestOnlineBackupKeepsFormatPin(t *testing.T) {
+	dir := t.TempDir()
+	d := openDataDir(t, dir, walcodec.V3)
+	l := d.log(t, "orders", 0, walcodec.V3)
+	if _, err := l.Append(context.Background(), batch(t, 3, "pinned"), storage.AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	walDir := filepath.Join(dir, "wal")
+	if err := storage.WriteFormatPin(walDir, walcodec.V3); err != nil {
+		t.Fatal(err)
+	}
+	cut, err := d.logs.CaptureCut(d.meta.Log())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := FromCut(cut, walDir, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive, _ := writeBackup(t, src)
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d.close(t)
+	target := filepath.Join(t.TempDir(), "restored")
+	if _, err := Restore(context.Background(), bytes.NewReader(archive), target); err != nil {
+		t.Fatal(err)
+	}
+	if pin, err := storage.ReadFormatPin(filepath.Join(target, "wal")); err != nil || pin != walcodec.V3 {
+		t.Fatalf("restored pin = %d, %v; want 3", pin, err)
+	}
+}

@@ -126,6 +126,14 @@ func FromCut(cut *storage.Cut, walDir string, origin string) (*Source, error) {
 			src.Files = append(src.Files, SourceFile{Path: path.Join(dir, checkpointName), Size: int64(len(b)), Data: bytes.NewReader(b)})
 		}
 	}
+	// The format pin of a live migration (storage.FormatPinFile): a restore writes the same
+	// format as the node it came from, as an offline backup (which holds every file) does.
+	if b, err := os.ReadFile(filepath.Join(walDir, storage.FormatPinFile)); err == nil {
+		src.Files = append(src.Files, SourceFile{Path: path.Join(walDirName, storage.FormatPinFile), Size: int64(len(b)), Data: bytes.NewReader(b)})
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		_ = cut.Close()
+		return nil, fmt.Errorf("backup: reading the WAL format pin: %w", err)
+	}
 	sortFiles(src.Files)
 	return src, nil
 }
