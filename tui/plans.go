@@ -189,7 +189,7 @@ func freshPlan() plan {
 // clusterOf holds when the node runs in cluster mode with a leader and n voters.
 func clusterOf(n int) func(*consolepb.ClusterState) (bool, string) {
 	return func(st *consolepb.ClusterState) (bool, string) {
-		up, detail := clusterUpStep("").observe(st)
+		up, detail := clusterUp(st)
 		if !up {
 			return false, detail
 		}
@@ -397,18 +397,21 @@ func clusterUpStep(pre string) step {
 		precondition: pre,
 		action:       "the live stream shows cluster mode and a leader (= curl :8080/health)",
 		kind:         kindObserve,
-		observe: func(st *consolepb.ClusterState) (bool, string) {
-			switch {
-			case st == nil:
-				return false, "no cluster state received yet"
-			case st.GetMode() != consolepb.Mode_MODE_CLUSTER:
-				return false, fmt.Sprintf("node %d runs %s; restart it with `chronik-server cluster`", st.GetNodeId(), modeName(st.GetMode()))
-			case st.GetLeaderId() == 0:
-				return false, "no leader elected"
-			}
-			return true, fmt.Sprintf("leader node %d, %s", st.GetLeaderId(), plural(len(st.GetMembers()), "member"))
-		},
+		observe:      clusterUp,
 	}
+}
+
+// clusterUp holds when the node runs in cluster mode with a leader.
+func clusterUp(st *consolepb.ClusterState) (bool, string) {
+	switch {
+	case st == nil:
+		return false, "no cluster state received yet"
+	case st.GetMode() != consolepb.Mode_MODE_CLUSTER:
+		return false, fmt.Sprintf("node %d runs %s; restart it with `chronik-server cluster`", st.GetNodeId(), modeName(st.GetMode()))
+	case st.GetLeaderId() == 0:
+		return false, "no leader elected"
+	}
+	return true, fmt.Sprintf("leader node %d, %s", st.GetLeaderId(), plural(len(st.GetMembers()), "member"))
 }
 
 func addNodeStep(id uint64, placeholder, how string) step {

@@ -10,20 +10,16 @@ import (
 
 // Thresholds of the failover and performance criteria.
 const (
-	maxElection        = time.Second // "Failover works (leader election < 1s)"
-	failoverWait       = 10 * time.Second
-	failoverPoll       = 10 * time.Millisecond
-	minBaselineRatio   = 0.9 // "Performance within 10% of v1.x baseline"
-	failoverCheckID    = "failover"
-	failoverCheckName  = "Failover works (leader election < 1s)"
-	performanceCheckID = "performance"
-	performanceName    = "Performance within 10% of v1.x baseline"
+	maxElection      = time.Second // "Failover works (leader election < 1s)"
+	failoverWait     = 10 * time.Second
+	failoverPoll     = 10 * time.Millisecond
+	minBaselineRatio = 0.9 // "Performance within 10% of v1.x baseline"
 )
 
 // failoverCheck moves the metadata leadership to another voter and times how long the cluster
 // is without a known leader, then how long until a produce/consume round trip succeeds.
 func (s *Server) failoverCheck(ctx context.Context, req *consolepb.RunValidationRequest, n NodeInfo, members []Member) *consolepb.Check {
-	const id, name = failoverCheckID, failoverCheckName
+	const id, name = "failover", "Failover works (leader election < 1s)"
 	switch {
 	case n.Mode == ModeStandalone:
 		return check(id, name, skip, "single standalone node: there is no other node to fail over to")
@@ -87,7 +83,7 @@ func (s *Server) failoverCheck(ctx context.Context, req *consolepb.RunValidation
 // performanceCheck measures the produce rate with the baseline's record size and compares it
 // with the baseline recorded before the migration.
 func (s *Server) performanceCheck(ctx context.Context, req *consolepb.RunValidationRequest) *consolepb.Check {
-	const id, name = performanceCheckID, performanceName
+	const id, name = "performance", "Performance within 10% of v1.x baseline"
 	base := req.GetBaselineRecordsPerSec()
 	topic := req.GetProduceConsumeTopic()
 	switch {
