@@ -143,56 +143,24 @@ func TestTUIClusterEndToEnd(t *testing.T) {
 		x.waitFor(fmt.Sprintf("%q after key %q", st.want, st.key), st.want)
 	}
 	for i, n := range nodes[1:] {
-		id := i + 2
-		n.launch(t) // the node joins through its seeds; the step waits for it
-		x.key("x")
-		x.waitFor("the address prompt", fmt.Sprintf("Advertised node address of node %d", id))
-		x.run("send-keys", "-t", "S", "-l", n.nodeAddr())
-		x.key("Enter")
-		x.waitFor("the y/n prompt", "Proceed? [y/n]")
-		x.key("y")
-		poll(t, 60*time.Second, fmt.Sprintf("node %d added", id), func() (bool, string) {
-			pane := x.capture()
-			return rowHas(pane, strconv.Itoa(id+2), "Add", "node", strconv.Itoa(id), "done"), pane
-		})
+		x.addNode(n, i+4) // the node joins through its seeds; the step waits for it
 		n.waitHealthy(t)
 	}
 	x.waitFor("the validate step selected", "Step 6: Validate")
 	x.key("x")
-	poll(t, 60*time.Second, "the validation done", func() (bool, string) {
-		pane := x.capture()
-		return rowHas(pane, "6", "Validate", "done"), pane
-	})
+	x.waitStepDone(6, time.Minute)
 	x.key("k") // back to its result
 	pane := x.waitFor("the validation result", "Step 6: Validate", "Result: done in", " 0 fail,")
-	for _, want := range []string{"PASS All nodes joined cluster — 3 of 3 nodes", "PASS Produce/consume works on all nodes",
-		"PASS Failover works (leader election < 1s)"} {
-		if !strings.Contains(strings.Join(strings.Fields(pane), " "), want) {
-			t.Fatalf("validation lacks %q:\n%s", want, pane)
-		}
-	}
-	var checks []string
-	for _, l := range strings.Split(pane, "\n") {
-		if f := strings.Fields(l); len(f) > 0 && (f[0] == "PASS" || f[0] == "WARN" || f[0] == "SKIP" || f[0] == "FAIL") {
-			checks = append(checks, strings.TrimSpace(l))
-		}
-	}
-	t.Logf("validation on the console:\n%s", strings.Join(checks, "\n"))
+	requireChecks(t, pane, "PASS All nodes joined cluster — 3 of 3 nodes", "PASS Produce/consume works on all nodes",
+		"PASS Failover works (leader election < 1s)")
 	x.key("j")
 	x.key("x") // 7: re-ingest (manual, safe)
 	x.waitFor("the last confirmation", "Confirm that you ran:")
 	x.key("y")
 	pane = x.waitFor("every step done", "Step 7: Re-ingest data", "Result: done")
 	for i := 1; i <= 7; i++ {
-		found := false
-		for _, l := range strings.Split(pane, "\n") {
-			f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(l), ">"))
-			if len(f) > 2 && f[0] == strconv.Itoa(i) && strings.Contains(l, " done ") || len(f) > 2 && f[0] == strconv.Itoa(i) && strings.HasSuffix(strings.TrimSpace(l), "done") {
-				found = true
-			}
-		}
-		if !found {
-			t.Fatalf("step %d is not done:\n%s", i, pane)
+		if st := stepStatus(pane, i); st != "done" {
+			t.Fatalf("step %d is %q, not done:\n%s", i, st, pane)
 		}
 	}
 

@@ -198,7 +198,7 @@ func TestTUIEndToEnd(t *testing.T) {
 	x.waitFor("step 1 done", "Step 2: Record the baseline") // the cursor moves on after a success
 	x.key("k")
 	pane = x.waitFor("the preflight result", "Result: done in ", "checks on node 1")
-	if !rowHas(pane, "1", "Preflight", "checks", "done") {
+	if stepStatus(pane, 1) != "done" {
 		t.Fatalf("step 1 not shown as done:\n%s", pane)
 	}
 	// As an operator would: one key, then wait for its effect.
@@ -221,34 +221,17 @@ func TestTUIEndToEnd(t *testing.T) {
 	x.run("send-keys", "-t", "S", "-l", nodeAddr)
 	x.key("Enter")
 	pane = x.waitFor("the migration started", "Step 6: Verify the WAL is V3")
-	if !rowHas(pane, "4", "Back", "up", "the", "data", "done") || !rowHas(pane, "5", "Migrate", "the", "WAL", "to", "V3", "done") {
+	if stepStatus(pane, 4) != "done" || stepStatus(pane, 5) != "done" {
 		t.Fatalf("backup or migration step not done:\n%s", pane)
 	}
 	// The step waits until the live state shows every segment in V3.
 	x.key("x")
-	poll(t, 60*time.Second, "the WAL verified V3", func() (bool, string) {
-		pane := x.capture()
-		return rowHas(pane, "6", "Verify", "the", "WAL", "is", "V3", "done"), pane
-	})
+	x.waitStepDone(6, time.Minute)
 	x.key("3")
 	x.waitFor("the migration tab", "V3 · done")
 	x.key("4")
 	// Every record is still there.
-	rc, err := kgo.NewClient(kgo.SeedBrokers(fmt.Sprintf("127.0.0.1:%d", srv.kafka)),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"e2e-orders": {0: kgo.NewOffset().AtStart()}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	var got []string
-	for len(got) < 7 {
-		fs := rc.PollFetches(ctx)
-		if err := fs.Err(); err != nil {
-			t.Fatalf("consume after the migration: %v", err)
-		}
-		fs.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
-	}
-	if strings.Join(got, ",") != "0,1,2,3,4,5,6" {
+	if got := readValues(t, ctx, fmt.Sprintf("127.0.0.1:%d", srv.kafka), "e2e-orders", 7); strings.Join(got, ",") != "0,1,2,3,4,5,6" {
 		t.Fatalf("records after the migration: %v", got)
 	}
 	x.key("5")
@@ -289,17 +272,7 @@ func TestTUIEndToEnd(t *testing.T) {
 	others[1].seeds = others[0].seeds + ",2@" + others[0].nodeAddr()
 	for i, n := range others {
 		t.Cleanup(n.kill)
-		n.launch(t)
-		x.key("x")
-		x.waitFor("the address prompt", fmt.Sprintf("Advertised node address of node %d", n.id))
-		x.run("send-keys", "-t", "S", "-l", n.nodeAddr())
-		x.key("Enter")
-		x.waitFor("the y/n prompt", "Proceed? [y/n]")
-		x.key("y")
-		poll(t, 60*time.Second, fmt.Sprintf("node %d added", n.id), func() (bool, string) {
-			pane := x.capture()
-			return rowHas(pane, strconv.Itoa(9+i), "Add", "node", strconv.FormatUint(n.id, 10), "done"), pane
-		})
+		x.addNode(n, 9+i)
 	}
 	// Step 11: the v1.x baseline of step 2 against the cluster.
 	x.key("x")
@@ -307,38 +280,14 @@ func TestTUIEndToEnd(t *testing.T) {
 		pane := x.capture()
 		return strings.Contains(pane, "criteria on node 1"), pane
 	})
-	pane = x.capture()
-	flat := strings.Join(strings.Fields(pane), " ")
-	for _, want := range []string{"PASS All nodes joined cluster — 3 of 3 nodes", "PASS All topics present — all 1 expected topics exist",
+	// Standalone before, three Raft replicas with acks=all after, all on two cores: the
+	// performance criterion is measured and shown ("of the baseline"); whether it passes
+	// depends on the machine, so the step's overall status is not asserted.
+	requireChecks(t, x.capture(), "PASS All nodes joined cluster — 3 of 3 nodes", "PASS All topics present — all 1 expected topics exist",
 		"PASS High watermarks match v1.x — all 1 partitions match the baseline", "PASS Produce/consume works on all nodes",
-		"PASS Failover works (leader election < 1s)", "of the baseline"} {
-		if !strings.Contains(flat, want) {
-			t.Fatalf("validation lacks %q:\n%s", want, pane)
-		}
-	}
-	for _, l := range strings.Split(pane, "\n") {
-		if strings.Contains(l, "Performance within 10%") {
-			// Standalone before, three Raft replicas with acks=all after, all on two cores:
-			// the criterion is measured and shown; whether it passes depends on the machine.
-			t.Logf("in-place performance criterion: %s", strings.TrimSpace(l))
-		}
-	}
+		"PASS Failover works (leader election < 1s)", "of the baseline")
 	// The data came along: the records, through another node.
-	rc2, err := kgo.NewClient(kgo.SeedBrokers(fmt.Sprintf("127.0.0.1:%d", others[1].kafka)),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"e2e-orders": {0: kgo.NewOffset().AtStart()}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc2.Close()
-	got = got[:0]
-	for len(got) < 7 {
-		fs := rc2.PollFetches(ctx)
-		if err := fs.Err(); err != nil {
-			t.Fatalf("consume from node 3 after the in-place migration: %v", err)
-		}
-		fs.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
-	}
-	if strings.Join(got, ",") != "0,1,2,3,4,5,6" {
+	if got := readValues(t, ctx, fmt.Sprintf("127.0.0.1:%d", others[1].kafka), "e2e-orders", 7); strings.Join(got, ",") != "0,1,2,3,4,5,6" {
 		t.Fatalf("records on the cluster: %v", got)
 	}
 
@@ -387,6 +336,94 @@ func logsOnFailure(t *testing.T, dir string, names ...string) {
 			t.Logf("%s:\n%s", n, b)
 		}
 	})
+}
+
+// stepStatus is the status column of workflow step n in pane ("" when its row is not shown).
+func stepStatus(pane string, n int) string {
+	for _, l := range strings.Split(pane, "\n") {
+		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(l), ">"))
+		if len(f) < 2 || f[0] != strconv.Itoa(n) {
+			continue
+		}
+		for i := len(f) - 1; i > 0; i-- {
+			switch f[i] {
+			case "pending", "running…", "done", "FAILED", "BLOCKED", "skipped":
+				return f[i]
+			}
+		}
+	}
+	return ""
+}
+
+// waitStepDone polls until workflow step n shows done; a step that fails or is blocked fails
+// the test at once, with the pane.
+func (x tmux) waitStepDone(n int, timeout time.Duration) string {
+	x.t.Helper()
+	var pane string
+	poll(x.t, timeout, fmt.Sprintf("step %d done", n), func() (bool, string) {
+		pane = x.capture()
+		switch stepStatus(pane, n) {
+		case "FAILED", "BLOCKED":
+			x.t.Fatalf("step %d failed:\n%s", n, pane)
+		case "done":
+			return true, ""
+		}
+		return false, pane
+	})
+	return pane
+}
+
+// addNode starts node n (it joins through its seeds) and runs the selected "Add node" step
+// (workflow step row) for it: the address, y, then the wait until it joined.
+func (x tmux) addNode(n *clusterNode, row int) {
+	x.t.Helper()
+	n.launch(x.t)
+	x.key("x")
+	x.waitFor("the address prompt", fmt.Sprintf("Advertised node address of node %d", n.id))
+	x.run("send-keys", "-t", "S", "-l", n.nodeAddr())
+	x.key("Enter")
+	x.waitFor("the y/n prompt", "Proceed? [y/n]")
+	x.key("y")
+	x.waitStepDone(row, time.Minute)
+}
+
+// requireChecks fails unless the pane (its lines joined) shows every validation line, and logs
+// the criteria it shows.
+func requireChecks(t *testing.T, pane string, wants ...string) {
+	t.Helper()
+	flat := strings.Join(strings.Fields(pane), " ")
+	for _, want := range wants {
+		if !strings.Contains(flat, want) {
+			t.Fatalf("validation lacks %q:\n%s", want, pane)
+		}
+	}
+	var checks []string
+	for _, l := range strings.Split(pane, "\n") {
+		if f := strings.Fields(l); len(f) > 0 && (f[0] == "PASS" || f[0] == "WARN" || f[0] == "SKIP" || f[0] == "FAIL") {
+			checks = append(checks, strings.TrimSpace(l))
+		}
+	}
+	t.Logf("validation on the console:\n%s", strings.Join(checks, "\n"))
+}
+
+// readValues reads the first n record values of topic partition 0 through addr.
+func readValues(t *testing.T, ctx context.Context, addr, topic string, n int) []string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var got []string
+	for len(got) < n {
+		fs := cl.PollFetches(ctx)
+		if err := fs.Err(); err != nil {
+			t.Fatalf("consume %s through %s: %v", topic, addr, err)
+		}
+		fs.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	}
+	return got
 }
 
 // rowHas reports whether a line of pane holds every field.
